@@ -1,0 +1,74 @@
+"""Domain events through a transactional outbox.
+
+:func:`record_event` adds the event row to the current database session, so it commits
+or rolls back together with the change it describes. A relay publishes committed rows
+to the broker; rows left behind are swept up later, so an event is never lost and never
+published for a rolled-back change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
+
+from services.common.db import utcnow
+from services.common.logs import current_request_id
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """The database and outbox model one service writes its events to."""
+
+    db: SQLAlchemy
+    model: type
+
+
+def _actor(actor: Any) -> dict[str, Any] | None:
+    if actor is None:
+        return None
+    if isinstance(actor, dict):
+        return {"id": actor.get("id"), "username": actor.get("username")}
+    return {"id": actor.id, "username": actor.username}
+
+
+def build_envelope(
+    event_type: str,
+    *,
+    actor: Any,
+    entity: tuple[str, int | str],
+    project_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    changes: dict[str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    """The event envelope of SPEC §6."""
+    entity_type, entity_id = entity
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "occurred_at": utcnow().isoformat(),
+        "actor": _actor(actor),
+        "project_id": project_id,
+        "entity": {"type": entity_type, "id": entity_id},
+        "data": data or {},
+        "changes": changes or {},
+        "request_id": current_request_id(),
+    }
+
+
+def record_event(event_type: str, **kwargs: Any) -> dict[str, Any]:
+    """Add an event to the current transaction's outbox and return its envelope."""
+    outbox: Outbox = current_app.extensions["outbox"]
+    envelope = build_envelope(event_type, **kwargs)
+    outbox.db.session.add(
+        outbox.model(event_id=envelope["event_id"], type=event_type, payload=envelope)
+    )
+    return envelope
+
+
+def init_app(app: Flask, db: SQLAlchemy, model: type) -> None:
+    """Tell :func:`record_event` where this service's outbox lives."""
+    app.extensions["outbox"] = Outbox(db, model)

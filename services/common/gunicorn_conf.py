@@ -1,0 +1,27 @@
+"""Gunicorn settings for every service (``gunicorn -c python:services.common.gunicorn_conf``).
+
+gthread workers keep nginx's upstream keepalive connections open cheaply; the keepalive
+here outlasts nginx's so gunicorn never closes a connection nginx is about to reuse.
+"""
+
+import os
+
+bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+keepalive = 75
+timeout = 30
+graceful_timeout = 20
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+forwarded_allow_ips = "*"
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's Prometheus files so /metrics stays right."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

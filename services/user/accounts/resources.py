@@ -1,0 +1,219 @@
+"""Registration, login, token refresh, logout and password reset."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, or_, select
+
+from services.common.auth import InvalidToken, bearer_token, current_principal, require_auth
+from services.common.db import utcnow
+from services.common.errors import abort
+from services.common.events import record_event
+from services.common.idempotency import idempotent
+from services.common.ratelimit import auth_limit
+from services.user import tokens
+from services.user.accounts.schemas import (
+    ForgotPasswordSchema,
+    LoginSchema,
+    MessageSchema,
+    RegisterSchema,
+    ResetPasswordSchema,
+    TokenPairSchema,
+)
+from services.user.extensions import db, limiter
+from services.user.models import PasswordResetToken, User
+from services.user.users.schemas import UserSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and tokens")
+PUBLIC = {"security": []}
+
+
+def _taken(username: str, email: str, exclude_id: int | None = None) -> dict[str, list[str]]:
+    query = select(User.username, User.email).where(
+        or_(User.username == username, User.email == email)
+    )
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    errors: dict[str, list[str]] = {}
+    for row in db.session.execute(query):
+        if row.username == username:
+            errors["username"] = ["This username is taken."]
+        if row.email == email:
+            errors["email"] = ["An account with this e-mail exists."]
+    return errors
+
+
+@blp.route("/register")
+class Register(MethodView):
+    @blp.doc(**PUBLIC)
+    @idempotent
+    @auth_limit(limiter)
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create an account."""
+        username, email = data["username"].lower(), data["email"].lower()
+        errors = _taken(username, email)
+        if errors:
+            abort(409, "An account with these details exists.", code="conflict", errors=errors)
+        user = User(
+            username=username,
+            email=email,
+            full_name=data.get("full_name"),
+            password_hash=tokens.hash_password(data["password"]),
+        )
+        db.session.add(user)
+        db.session.flush()
+        record_event(
+            "user.registered",
+            actor=user,
+            entity=("user", user.id),
+            data={"username": user.username, "email": user.email},
+        )
+        db.session.commit()
+        return user, 201, {"Location": url_for("users.UserById", user_id=user.id)}
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.doc(**PUBLIC)
+    @auth_limit(limiter)
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenPairSchema)
+    def post(self, data):
+        """Exchange a username or e-mail and password for a token pair."""
+        identifier = (data.get("username") or data.get("email")).lower()
+        column = User.username if "username" in data else User.email
+        user = db.session.scalar(select(User).where(column == identifier))
+        config = current_app.config
+        now = utcnow()
+        if user is not None and user.locked_until and user.locked_until > now:
+            retry = int((user.locked_until - now).total_seconds()) + 1
+            abort(
+                429,
+                "Too many failed logins; the account is locked for a while.",
+                code="account_locked",
+                headers={"Retry-After": str(retry)},
+            )
+        if not tokens.check_password(user, data["password"]):
+            if user is not None:
+                user.failed_logins += 1
+                if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
+                    user.locked_until = now + timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
+                    user.failed_logins = 0
+                db.session.commit()
+            abort(401, "Wrong username, e-mail or password.", code="invalid_credentials")
+        if not user.is_active:
+            abort(403, "This account is deactivated.", code="account_disabled")
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        pair = tokens.issue_tokens(user)
+        record_event("user.login", actor=user, entity=("user", user.id))
+        db.session.commit()
+        return pair
+
+
+@blp.route("/token/refresh")
+class TokenRefresh(MethodView):
+    @blp.doc(description="Send the refresh token as the bearer token.")
+    @blp.response(200, TokenPairSchema)
+    def post(self):
+        """Rotate a refresh token into a new token pair."""
+        token = bearer_token()
+        if token is None:
+            abort(401, "A refresh token is required as the bearer token.")
+        try:
+            claims = tokens.decode(token, "refresh")
+            session, user = tokens.session_for(claims, lock=True)
+        except InvalidToken as exc:
+            abort(401, exc.detail)
+        if claims["jti"] != session.current_refresh_jti:
+            # A rotated-out refresh token came back: treat the family as stolen.
+            tokens.revoke_sessions(user.id, "refresh_reuse", only_session=session.id)
+            db.session.commit()
+            tokens.announce_revocation(user.id)
+            abort(401, "This refresh token was already used; the session is revoked.")
+        pair = tokens.issue_tokens(user, session)
+        db.session.commit()
+        return pair
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @require_auth
+    @blp.response(204)
+    def post(self):
+        """Revoke the current access token and its refresh token."""
+        principal = current_principal()
+        tokens.revoke_sessions(principal.id, "logout", only_session=principal.session_id)
+        record_event("user.logout", actor=principal, entity=("user", principal.id))
+        db.session.commit()
+        tokens.announce_revocation(principal.id)
+
+
+@blp.route("/password/forgot")
+class PasswordForgot(MethodView):
+    @blp.doc(**PUBLIC)
+    @auth_limit(limiter)
+    @blp.arguments(ForgotPasswordSchema)
+    @blp.response(202, MessageSchema)
+    def post(self, data):
+        """Ask for a password-reset e-mail (always 202, whether or not the account exists)."""
+        user = db.session.scalar(
+            select(User).where(func.lower(User.email) == data["email"].lower())
+        )
+        if user is not None and user.is_active:
+            token = secrets.token_urlsafe(32)
+            ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
+            db.session.add(
+                PasswordResetToken(
+                    user_id=user.id,
+                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    expires_at=utcnow() + timedelta(seconds=ttl),
+                )
+            )
+            record_event(
+                "user.password_reset_requested",
+                actor=user,
+                entity=("user", user.id),
+                data={"email": user.email, "reset_token": token, "expires_in": ttl},
+            )
+            db.session.commit()
+        return {"message": "If an account has this e-mail, a reset link is on its way."}
+
+
+@blp.route("/password/reset")
+class PasswordReset(MethodView):
+    @blp.doc(**PUBLIC)
+    @auth_limit(limiter)
+    @blp.arguments(ResetPasswordSchema)
+    @blp.response(200, MessageSchema)
+    def post(self, data):
+        """Set a new password with a reset token; signs out every session."""
+        token_hash = hashlib.sha256(data["token"].encode()).hexdigest()
+        reset = db.session.scalar(
+            select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash)
+        )
+        if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+            abort(
+                422,
+                "The reset token is invalid or has expired.",
+                errors={"token": ["Invalid or expired."]},
+            )
+        user = db.session.get(User, reset.user_id)
+        reset.used_at = utcnow()
+        user.password_hash = tokens.hash_password(data["new_password"])
+        user.failed_logins = 0
+        user.locked_until = None
+        tokens.revoke_sessions(user.id, "password_reset")
+        record_event("user.password_reset", actor=user, entity=("user", user.id))
+        db.session.commit()
+        tokens.announce_revocation(user.id)
+        return {"message": "Your password has been changed; sign in again."}

@@ -1,0 +1,13 @@
+"""The user service's extension objects, created unbound and bound in ``create_app``."""
+
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from services.common.db import Base
+from services.common.ratelimit import make_limiter
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+limiter = make_limiter()

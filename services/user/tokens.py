@@ -1,0 +1,143 @@
+"""Passwords, login sessions and tokens: the only place the signing key is used.
+
+An access token and a refresh token both carry ``sid``, the login session. Refreshing
+rotates the refresh token (the session remembers the one current ``jti``); presenting
+an older one is reuse, which revokes the whole session. Logout, deactivation and
+password changes revoke sessions and announce it on Redis so other services drop
+their cached answers at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt as pyjwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from sqlalchemy import select, update
+
+from services.common.auth import InvalidToken, Principal, publish_revocation
+from services.common.db import utcnow
+from services.common.redis_store import get_redis
+from services.user.extensions import db
+from services.user.models import LoginSession, User
+
+hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+_dummy_hash: list[str] = []
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Check ``password``; spends the same time when there is no such user."""
+    if user is None:
+        if not _dummy_hash:
+            _dummy_hash.append(hasher.hash(uuid.uuid4().hex))
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash[0], password)
+        return False
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return True
+
+
+def _claims(session_id: str) -> dict[str, Any]:
+    return {"sid": session_id}
+
+
+def issue_tokens(user: User, session: LoginSession | None = None) -> dict[str, Any]:
+    """A new token pair; opens a login session unless rotating an existing one."""
+    if session is None:
+        session = LoginSession(id=str(uuid.uuid4()), user_id=user.id, current_refresh_jti="")
+        db.session.add(session)
+    else:
+        session.refreshed_at = utcnow()
+    access = create_access_token(identity=str(user.id), additional_claims=_claims(session.id))
+    refresh = create_refresh_token(identity=str(user.id), additional_claims=_claims(session.id))
+    session.current_refresh_jti = decode_token(refresh)["jti"]
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": current_app.config["JWT_ACCESS_TOKEN_EXPIRES"],
+        "user": user,
+    }
+
+
+def decode(token: str, expected_type: str) -> dict[str, Any]:
+    """Check signature, expiry and type; raise :class:`InvalidToken` otherwise."""
+    try:
+        claims = decode_token(token)
+    except pyjwt.ExpiredSignatureError as exc:
+        raise InvalidToken("The token has expired.") from exc
+    except (pyjwt.PyJWTError, JWTExtendedException, ValueError) as exc:
+        raise InvalidToken("The token is not valid.") from exc
+    if claims.get("type") != expected_type or "sid" not in claims:
+        raise InvalidToken(f"An {expected_type} token is required.")
+    return claims
+
+
+def session_for(claims: dict[str, Any], *, lock: bool = False) -> tuple[LoginSession, User]:
+    """The live session and active user a token belongs to, or :class:`InvalidToken`."""
+    query = select(LoginSession, User).join(User).where(LoginSession.id == claims["sid"])
+    if lock:
+        query = query.with_for_update(of=LoginSession)
+    row = db.session.execute(query).first()
+    if row is None:
+        raise InvalidToken("The token is not valid.")
+    session, user = row
+    if str(user.id) != str(claims.get("sub")):
+        raise InvalidToken("The token is not valid.")
+    if session.revoked_at is not None:
+        raise InvalidToken("The token has been revoked.")
+    if not user.is_active:
+        raise InvalidToken("The account is deactivated.")
+    return session, user
+
+
+def verify_access_token(token: str) -> tuple[Principal, int]:
+    """The principal for an access token and the seconds until it expires."""
+    claims = decode(token, "access")
+    session, user = session_for(claims)
+    expires_in = max(0, int(claims["exp"] - datetime.now(UTC).timestamp()))
+    return Principal(user.id, user.username, user.role, session.id), expires_in
+
+
+class LocalTokenVerifier:
+    """The user service checks tokens itself, against its own database."""
+
+    def verify(self, token: str) -> Principal:
+        return verify_access_token(token)[0]
+
+
+def revoke_sessions(
+    user_id: int, reason: str, *, keep_session: str | None = None, only_session: str | None = None
+) -> None:
+    """Revoke a user's live sessions (all, all but one, or exactly one). Caller commits."""
+    query = (
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    if keep_session:
+        query = query.where(LoginSession.id != keep_session)
+    if only_session:
+        query = query.where(LoginSession.id == only_session)
+    db.session.execute(query)
+
+
+def announce_revocation(user_id: int) -> None:
+    """After commit: tell every service to drop cached answers for this user."""
+    publish_revocation(get_redis(), user_id)

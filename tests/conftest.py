@@ -1,0 +1,25 @@
+"""Suite-wide fixtures: the backing PostgreSQL/Redis, and secrets for services under test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("SERVICE_TOKEN", "test-service-token")
+os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-key-that-is-long-enough-for-hs256")
+
+from tests.support.backing import Backing, open_backing  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def backing(tmp_path_factory) -> Backing:
+    backing = open_backing(tmp_path_factory.mktemp("backing"))
+    yield backing
+    backing.close()
+
+
+def pytest_report_header(config):
+    from tests.support.backing import POSTGRES_URL, REDIS_URL, REQUIRED
+
+    return f"backing: postgres={POSTGRES_URL} redis={REDIS_URL} require_services={REQUIRED}"
