@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("SERVICE_TOKEN", "test-service-token")
 os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-key-that-is-long-enough-for-hs256")
 
-from tests.support.backing import Backing, open_backing  # noqa: E402
+from tests.support.backing import Backing, open_backing
 
 
 @pytest.fixture(scope="session")

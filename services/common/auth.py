@@ -99,13 +99,12 @@ class _Entry:
 class RevocationFeed:
     """Background subscriber to ``auth:revocations`` (one per process)."""
 
-    def __init__(
-        self, redis_url: str, on_revoke: Callable[[int], None], on_reset: Callable[[], None]
-    ):
+    def __init__(self, redis_url: str, on_revoke: Callable[[int], None]):
         self.redis_url = redis_url
         self.on_revoke = on_revoke
-        self.on_reset = on_reset
         self.healthy = False
+        # Answers verified before this moment may predate a missed announcement.
+        self.listening_since = float("inf")
         self._pid: int | None = None
         self._lock = threading.Lock()
 
@@ -128,10 +127,12 @@ class RevocationFeed:
                     socket_timeout=3,
                     health_check_interval=1,
                 )
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub = client.pubsub()
                 pubsub.subscribe(REVOCATION_CHANNEL)
-                # Anything announced while we were away is unknown: start afresh.
-                self.on_reset()
+                confirmed = pubsub.get_message(timeout=2.0)
+                if not confirmed or confirmed.get("type") != "subscribe":
+                    raise ConnectionError("no subscription confirmation from Redis")
+                self.listening_since = time.monotonic()
                 self.healthy = True
                 while True:
                     message = pubsub.get_message(timeout=1.0)
@@ -173,11 +174,7 @@ class RemoteTokenVerifier:
         self._entries: dict[str, _Entry] = {}
         self._revoked_at: dict[int, float] = {}
         self._lock = threading.Lock()
-        self.feed = RevocationFeed(redis_url, self.drop_user, self.clear)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self.feed = RevocationFeed(redis_url, self.drop_user)
 
     def drop_user(self, user_id: int) -> None:
         with self._lock:
@@ -193,8 +190,7 @@ class RemoteTokenVerifier:
         key = token_key(token)
         now = time.monotonic()
         entry = self._entries.get(key)
-        fresh_for = self.ttl if self.feed.healthy else REVOCATION_FALLBACK_TTL
-        if entry and now < entry.expires_at and now - entry.verified_at < fresh_for:
+        if entry and now < entry.expires_at and now - entry.verified_at < self._fresh_for(entry):
             return self._answer(entry)
         try:
             entry = self._call(token, now)
@@ -214,6 +210,12 @@ class RemoteTokenVerifier:
             if revoked_at is None or revoked_at < entry.verified_at:
                 self._entries[key] = entry
         return self._answer(entry)
+
+    def _fresh_for(self, entry: _Entry) -> float:
+        """Trust an answer for the full TTL only while revocations are being heard."""
+        if self.feed.healthy and entry.verified_at >= self.feed.listening_since:
+            return self.ttl
+        return REVOCATION_FALLBACK_TTL
 
     @staticmethod
     def _answer(entry: _Entry) -> Principal:

@@ -23,6 +23,7 @@ from services.common.errors import abort
 from services.common.http import http_session
 
 NGINX_DIR = Path(REPO_ROOT, "nginx")
+DRAIN_LIMIT = 64 * 1024 * 1024
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -86,7 +87,12 @@ def create_app() -> Flask:
     @app.before_request
     def _limit_body() -> None:
         limit = upload_limit if request.path.endswith("/attachments") else 1024 * 1024
-        if (request.content_length or 0) > limit:
+        length = request.content_length or 0
+        if length > limit:
+            if length <= DRAIN_LIMIT:
+                # Read what the client is sending so it sees the 413, not a reset.
+                while request.stream.read(64 * 1024):
+                    pass
             abort(413, "The request body is too large.", code="payload_too_large")
 
     @app.route(

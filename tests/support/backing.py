@@ -85,7 +85,9 @@ class Backing:
             with _admin_connection() as connection, connection.cursor() as cursor:
                 for name in self._databases:
                     cursor.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
                     )
         if self._redis_process:
             self._redis_process.terminate()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from flask_migrate import upgrade
 
-from services.common.testing import configure_for_tests, empty_tables
 from services.common.redis_store import get_redis
+from services.common.testing import configure_for_tests, empty_tables
 from services.user import MIGRATIONS, create_app
 from services.user.config import Config
 from services.user.extensions import db
@@ -76,9 +76,16 @@ class AuthActions:
         self.client = client
         self.database = database
 
-    def register(self, username: str | None = None, password: str = "correct horse battery", **extra):
+    def register(
+        self, username: str | None = None, password: str = "correct horse battery", **extra
+    ):
         username = username or f"user{next(_counter)}"
-        body = {"username": username, "email": f"{username}@example.com", "password": password, **extra}
+        body = {
+            "username": username,
+            "email": f"{username}@example.com",
+            "password": password,
+            **extra,
+        }
         response = self.client.post("/api/register", json=body)
         assert response.status_code == 201, response.json
         return response.json
@@ -88,8 +95,14 @@ class AuthActions:
         assert response.status_code == 200, response.json
         body = response.json
         user = body["user"]
-        return Account(user["id"], user["username"], user["email"], password,
-                       body["access_token"], body["refresh_token"])
+        return Account(
+            user["id"],
+            user["username"],
+            user["email"],
+            password,
+            body["access_token"],
+            body["refresh_token"],
+        )
 
     def account(self, username: str | None = None, **extra) -> Account:
         user = self.register(username, **extra)

@@ -18,7 +18,12 @@ def events_of(database, event_type: str) -> list[dict]:
 def test_register_creates_account_with_location_and_event(client, database):
     response = client.post(
         "/api/register",
-        json={"username": "Alice", "email": "Alice@Example.com", "password": "s3cret-pass", "full_name": "Alice A"},
+        json={
+            "username": "Alice",
+            "email": "Alice@Example.com",
+            "password": "s3cret-pass",
+            "full_name": "Alice A",
+        },
     )
     assert response.status_code == 201
     body = response.json
@@ -41,7 +46,15 @@ def test_register_rejects_bad_input_and_writes_nothing(client, database):
         ({"username": "bob", "email": "not-an-email", "password": "long-enough"}, "email"),
         ({"username": "bob", "email": "bob@example.com", "password": "short"}, "password"),
         ({"username": 42, "email": "bob@example.com", "password": "long-enough"}, "username"),
-        ({"username": "bob", "email": "bob@example.com", "password": "long-enough", "role": "admin"}, "role"),
+        (
+            {
+                "username": "bob",
+                "email": "bob@example.com",
+                "password": "long-enough",
+                "role": "admin",
+            },
+            "role",
+        ),
     ]
     for body, field in cases:
         response = client.post("/api/register", json=body)
@@ -57,16 +70,24 @@ def test_register_rejects_bad_input_and_writes_nothing(client, database):
 def test_malformed_json_is_400_and_wrong_media_type_is_415(client):
     response = client.post("/api/register", data="{nope", content_type="application/json")
     assert response.status_code == 400 and response.json["code"] == "bad_request"
-    response = client.post("/api/register", data="username=x", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/register", data="username=x", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415 and response.json["code"] == "unsupported_media_type"
 
 
 def test_duplicate_username_or_email_is_409(client, auth):
     auth.register("carol")
-    response = client.post("/api/register", json={"username": "CAROL", "email": "other@example.com", "password": "long-enough"})
+    response = client.post(
+        "/api/register",
+        json={"username": "CAROL", "email": "other@example.com", "password": "long-enough"},
+    )
     assert response.status_code == 409
     assert response.json["errors"] == {"username": ["This username is taken."]}
-    response = client.post("/api/register", json={"username": "carol2", "email": "carol@example.com", "password": "long-enough"})
+    response = client.post(
+        "/api/register",
+        json={"username": "carol2", "email": "carol@example.com", "password": "long-enough"},
+    )
     assert response.status_code == 409 and "email" in response.json["errors"]
 
 
@@ -93,7 +114,9 @@ def test_login_by_username_or_email(client, auth):
         body = response.json
         assert body["token_type"] == "Bearer" and body["expires_in"] == 900
         assert body["user"]["username"] == "erin" and body["user"]["last_login_at"]
-    response = client.post("/api/login", json={"username": "erin", "email": "erin@example.com", "password": "x"})
+    response = client.post(
+        "/api/login", json={"username": "erin", "email": "erin@example.com", "password": "x"}
+    )
     assert response.status_code == 422
 
 
@@ -110,8 +133,15 @@ def test_wrong_password_is_401_and_unknown_user_looks_the_same(client, auth):
 def test_repeated_failures_lock_the_account(client, auth):
     auth.register("gina")
     for _ in range(5):
-        assert client.post("/api/login", json={"username": "gina", "password": "bad-guess"}).status_code == 401
-    locked = client.post("/api/login", json={"username": "gina", "password": "correct horse battery"})
+        assert (
+            client.post(
+                "/api/login", json={"username": "gina", "password": "bad-guess"}
+            ).status_code
+            == 401
+        )
+    locked = client.post(
+        "/api/login", json={"username": "gina", "password": "correct horse battery"}
+    )
     assert locked.status_code == 429
     assert locked.json["code"] == "account_locked"
     assert int(locked.headers["Retry-After"]) > 800
@@ -122,27 +152,46 @@ def test_deactivated_account_cannot_log_in(client, auth, database):
     with database() as session:
         session.scalar(select(User).where(User.username == "hank")).is_active = False
         session.commit()
-    response = client.post("/api/login", json={"username": "hank", "password": "correct horse battery"})
+    response = client.post(
+        "/api/login", json={"username": "hank", "password": "correct horse battery"}
+    )
     assert response.status_code == 403 and response.json["code"] == "account_disabled"
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(client, auth):
     account = auth.account()
-    first = client.post("/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"})
+    first = client.post(
+        "/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"}
+    )
     assert first.status_code == 200
     new_access, new_refresh = first.json["access_token"], first.json["refresh_token"]
-    assert client.get("/api/users/me", headers={"Authorization": f"Bearer {new_access}"}).status_code == 200
-    reuse = client.post("/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"})
+    assert (
+        client.get("/api/users/me", headers={"Authorization": f"Bearer {new_access}"}).status_code
+        == 200
+    )
+    reuse = client.post(
+        "/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"}
+    )
     assert reuse.status_code == 401
     # The whole family is gone: the rotated refresh token and its access token too.
-    assert client.post("/api/token/refresh", headers={"Authorization": f"Bearer {new_refresh}"}).status_code == 401
-    assert client.get("/api/users/me", headers={"Authorization": f"Bearer {new_access}"}).status_code == 401
+    assert (
+        client.post(
+            "/api/token/refresh", headers={"Authorization": f"Bearer {new_refresh}"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/users/me", headers={"Authorization": f"Bearer {new_access}"}).status_code
+        == 401
+    )
 
 
 def test_access_token_cannot_refresh_and_refresh_token_cannot_authenticate(client, auth):
     account = auth.account()
     assert client.post("/api/token/refresh", headers=account.headers).status_code == 401
-    response = client.get("/api/users/me", headers={"Authorization": f"Bearer {account.refresh_token}"})
+    response = client.get(
+        "/api/users/me", headers={"Authorization": f"Bearer {account.refresh_token}"}
+    )
     assert response.status_code == 401
 
 
@@ -151,7 +200,9 @@ def test_logout_revokes_access_and_refresh_tokens_of_that_session_only(client, a
     other_session = auth.login(account.username)
     assert client.post("/api/logout", headers=account.headers).status_code == 204
     assert client.get("/api/users/me", headers=account.headers).status_code == 401
-    refresh = client.post("/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"})
+    refresh = client.post(
+        "/api/token/refresh", headers={"Authorization": f"Bearer {account.refresh_token}"}
+    )
     assert refresh.status_code == 401
     assert client.get("/api/users/me", headers=other_session.headers).status_code == 200
     assert events_of(database, "user.logout")
@@ -165,10 +216,14 @@ def test_password_forgot_is_always_202_and_reset_works_once(client, auth, databa
     assert unknown.json == known.json
     [event] = events_of(database, "user.password_reset_requested")
     token = event["data"]["reset_token"]
-    reset = client.post("/api/password/reset", json={"token": token, "new_password": "brand new password"})
+    reset = client.post(
+        "/api/password/reset", json={"token": token, "new_password": "brand new password"}
+    )
     assert reset.status_code == 200
     assert client.get("/api/users/me", headers=account.headers).status_code == 401
-    again = client.post("/api/password/reset", json={"token": token, "new_password": "another password"})
+    again = client.post(
+        "/api/password/reset", json={"token": token, "new_password": "another password"}
+    )
     assert again.status_code == 422 and "token" in again.json["errors"]
     assert auth.login(account.username, "brand new password")
 

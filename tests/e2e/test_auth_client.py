@@ -1,0 +1,109 @@
+"""The shared auth client, seen from a second service (SPEC §3, §11 R1 at test scale).
+
+A probe service built only from ``services.common`` runs under gunicorn next to the
+real user service. It must drop a logged-out token within 2 s, keep serving a cached
+token while the user service is down, answer 503 ``auth_unavailable`` for a token it
+has never seen meanwhile, and recover without a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.support.api import ApiClient
+from tests.support.backing import free_port
+from tests.support.platform import Process
+
+
+@pytest.fixture
+def probe(platform):
+    port = free_port()
+    env = platform.base_env()
+    env.update({"USER_SERVICE_URL": platform.service_url("user"), "WEB_CONCURRENCY": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:services.common.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "tests.support.probe_service:create_app()",
+    ]
+    process = Process("probe", command, env, platform.log("probe"), port)
+    process.start()
+    yield f"http://127.0.0.1:{port}"
+    process.stop()
+
+
+def whoami(probe: str, token: str) -> requests.Response:
+    return requests.get(
+        f"{probe}/api/probe/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+
+
+def verify_calls(platform) -> float:
+    """Verify requests the user service has served, from its own /metrics."""
+    text = requests.get(f"{platform.service_url('user')}/metrics", timeout=5).text
+    pattern = r'^http_requests_total\{[^}]*endpoint="internal.verify"[^}]*\} ([0-9.e+]+)$'
+    return sum(float(v) for v in re.findall(pattern, text, re.M))
+
+
+def test_logout_is_enforced_by_another_service_within_two_seconds(platform, api, probe):
+    account = api.account()
+    assert whoami(probe, account.access_token).status_code == 200
+    assert whoami(probe, account.access_token).status_code == 200  # now cached
+    assert api.post("/api/logout", token=account.access_token).status_code == 204
+    started = time.monotonic()
+    while whoami(probe, account.access_token).status_code == 200:
+        assert time.monotonic() - started < 2.0, "logged-out token still accepted after 2 s"
+        time.sleep(0.05)
+    refused = whoami(probe, account.access_token)
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"] == "application/problem+json"
+
+
+def test_role_change_reaches_another_service_within_two_seconds(platform, api, admin, probe):
+    account = api.account()
+    assert whoami(probe, account.access_token).json()["role"] == "user"
+    promoted = api.patch(
+        f"/api/admin/users/{account.id}", token=admin.access_token, json={"role": "admin"}
+    )
+    assert promoted.status_code == 200
+    started = time.monotonic()
+    while whoami(probe, account.access_token).json()["role"] != "admin":
+        assert time.monotonic() - started < 2.0
+        time.sleep(0.05)
+
+
+def test_steady_traffic_makes_few_verify_calls(platform, api, probe):
+    account = api.account()
+    whoami(probe, account.access_token)
+    before = verify_calls(platform)
+    for _ in range(100):
+        assert whoami(probe, account.access_token).status_code == 200
+    assert verify_calls(platform) - before <= 2
+
+
+def test_user_service_down_cached_tokens_work_unknown_get_503_then_recovery(platform, probe):
+    api = ApiClient(platform.url)
+    known, unseen = api.account(), api.account()
+    assert whoami(probe, known.access_token).status_code == 200
+    platform.stop("user")
+    try:
+        assert whoami(probe, known.access_token).status_code == 200
+        unavailable = whoami(probe, unseen.access_token)
+        assert unavailable.status_code == 503
+        assert unavailable.json()["code"] == "auth_unavailable"
+        assert unavailable.headers["Content-Type"] == "application/problem+json"
+        # Through nginx, the user service itself is simply unavailable.
+        down = api.get("/api/users/me", token=known.access_token)
+        assert down.status_code == 503 and down.json()["code"] == "service_unavailable"
+    finally:
+        platform.start("user")
+    assert whoami(probe, unseen.access_token).status_code == 200

@@ -1,0 +1,66 @@
+"""The README's walkthrough, through nginx: register, login, me, refresh, logout."""
+
+from __future__ import annotations
+
+
+def test_readme_walkthrough(api):
+    registered = api.post(
+        "/api/register",
+        json={
+            "username": "walker",
+            "email": "walker@example.com",
+            "password": "correct horse battery",
+            "full_name": "Walker Example",
+        },
+    )
+    assert registered.status_code == 201
+    assert registered.headers["Location"] == f"/api/users/{registered.json()['id']}"
+
+    login = api.post("/api/login", json={"username": "walker", "password": "correct horse battery"})
+    assert login.status_code == 200
+    tokens = login.json()
+    assert tokens["token_type"] == "Bearer"
+
+    me = api.get("/api/users/me", token=tokens["access_token"])
+    assert me.status_code == 200
+    assert me.json()["full_name"] == "Walker Example"
+    assert me.headers["ETag"]
+
+    refreshed = api.post("/api/token/refresh", token=tokens["refresh_token"])
+    assert refreshed.status_code == 200
+    access = refreshed.json()["access_token"]
+    assert api.get("/api/users/me", token=access).status_code == 200
+
+    assert api.post("/api/logout", token=access).status_code == 204
+    refused = api.get("/api/users/me", token=access)
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_request_id_is_kept_when_sane_and_replaced_when_not(api):
+    kept = api.get("/api/users/me", headers={"X-Request-ID": "client-chosen-id-123"})
+    assert kept.headers["X-Request-ID"] == "client-chosen-id-123"
+    assert kept.json()["request_id"] == "client-chosen-id-123"
+    replaced = api.get("/api/users/me", headers={"X-Request-ID": 'bad id"<script>'})
+    assert replaced.headers["X-Request-ID"] != 'bad id"<script>'
+    assert replaced.json()["request_id"] == replaced.headers["X-Request-ID"]
+    assert "," not in replaced.headers["X-Request-ID"]  # exactly one header, not two joined
+
+
+def test_docs_are_served_locally_and_merged(api):
+    page = api.get("/api/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "http" not in page.text.split("<body>")[1].replace("http-equiv", "")  # no CDN
+    assert api.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+    user_doc = api.get("/api/docs/user/openapi.json").json()
+    assert "/api/login" in user_doc["paths"]
+    merged = api.get("/api/docs/openapi.json").json()
+    assert "/api/register" in merged["paths"]
+    assert merged["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_health_of_one_service_through_nginx(api):
+    response = api.get("/health/user")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"redis": "ok", "database": "ok"}

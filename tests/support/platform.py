@@ -1,0 +1,190 @@
+"""Boots the platform as real processes for end-to-end tests: every built service under
+gunicorn on its own free port and fresh database, behind real nginx (rendered from
+``nginx/`` by scripts/stack.py), all on loopback. Processes can be stopped and started
+again to test what happens when a dependency dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from scripts import stack
+from services.common.registry import ServiceInfo
+from tests.support.backing import Backing, free_port, wait_for_port
+
+REPO = stack.REPO
+
+
+@dataclass
+class Process:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    port: int
+    popen: subprocess.Popen | None = None
+
+    def start(self, wait_path: str | None = "/health") -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.port, timeout=30)
+        if wait_path:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{self.port}{wait_path}", timeout=1).ok:
+                        return
+                except requests.RequestException:
+                    pass
+                time.sleep(0.05)
+            raise TimeoutError(f"{self.name} did not become healthy; see {self.log_path}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.popen and self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        self.popen = None
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+
+@dataclass
+class Platform:
+    """The running platform: ``url`` is the gateway; ``processes`` by name."""
+
+    backing: Backing
+    workdir: Path
+    settings: dict[str, str]
+    url: str = ""
+    processes: dict[str, Process] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
+        env.update(
+            {
+                "SERVICE_TOKEN": os.environ["SERVICE_TOKEN"],
+                "JWT_SECRET_KEY": os.environ["JWT_SECRET_KEY"],
+                "REDIS_URL": self.backing.redis_url,
+                "VAR_DIR": str(self.workdir),
+                "WEB_CONCURRENCY": "2",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(REPO),
+            }
+        )
+        env.update(self.settings)
+        return env
+
+    def service_env(self, service: ServiceInfo) -> dict[str, str]:
+        env = self.base_env()
+        env["DATABASE_URL"] = self.databases[service.name]
+        metrics_dir = self.workdir / "prometheus" / service.package
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        for other_name, process in self.processes.items():
+            if other_name in stack.DATABASE_NAMES:
+                prefix = other_name.upper().replace("-", "_")
+                env[f"{prefix}_SERVICE_URL"] = f"http://127.0.0.1:{process.port}"
+        return env
+
+    def add_service(self, service: ServiceInfo) -> Process:
+        self.databases[service.name] = self.backing.database_url(service.package)
+        port = free_port()
+        process = Process(
+            service.name, stack.gunicorn_command(service, port), {}, self.log(service.name), port
+        )
+        self.processes[service.name] = process
+        return process
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def start(self, name: str) -> None:
+        self.processes[name].start()
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        self.processes[name].stop(sig)
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.processes[name].port}"
+
+    def run_cli(
+        self, service: str, *args: str, input: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run ``flask --app services.<service> <args>`` against the service's database."""
+        info = stack.SERVICES[service]
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", f"services.{info.package}", *args],
+            env=self.service_env(info),
+            cwd=REPO,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def close(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+
+def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> Platform:
+    """Start every built service and nginx in front of them."""
+    platform = Platform(backing, workdir, settings)
+    services = stack.built_services()
+    for service in services:
+        platform.add_service(service)
+    for service in services:
+        process = platform.processes[service.name]
+        process.env = platform.service_env(service)
+        stack.migrate(
+            service,
+            {
+                "DATABASE_URL": platform.databases[service.name],
+                **{k: v for k, v in process.env.items() if k != "DATABASE_URL"},
+            },
+        )
+    closed_port = free_port()  # nothing listens here: unbuilt services look down
+    addresses = {}
+    ports = stack.upstream_ports()
+    for upstream in ports:
+        process = next(
+            (p for n, p in platform.processes.items() if stack.SERVICES[n].package == upstream),
+            None,
+        )
+        addresses[upstream] = f"127.0.0.1:{process.port if process else closed_port}"
+    gateway_port = free_port()
+    conf = stack.render_nginx(workdir / "nginx", f"127.0.0.1:{gateway_port}", addresses)
+    nginx = Process(
+        "nginx", stack.nginx_command(conf), platform.base_env(), platform.log("nginx"), gateway_port
+    )
+    platform.processes["nginx"] = nginx
+    try:
+        for service in services:
+            platform.start(service.name)
+        nginx.start(wait_path=None)
+    except Exception:
+        platform.close()
+        raise
+    platform.url = f"http://127.0.0.1:{gateway_port}"
+    return platform
