@@ -1,9 +1,9 @@
 """Domain events through a transactional outbox.
 
 :func:`record_event` adds the event row to the current database session, so it commits
-or rolls back together with the change it describes. A relay publishes committed rows
-to the broker; rows left behind are swept up later, so an event is never lost and never
-published for a rolled-back change.
+or rolls back together with the change it describes. The relay in
+:mod:`services.common.outbox` publishes committed rows; rows left behind are swept up
+later, so an event is never lost and never published for a rolled-back change.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 
+from services.common import outbox
+from services.common.celery_app import celery_init_app
 from services.common.db import utcnow
 from services.common.logs import current_request_id
 
@@ -70,5 +72,8 @@ def record_event(event_type: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def init_app(app: Flask, db: SQLAlchemy, model: type) -> None:
-    """Tell :func:`record_event` where this service's outbox lives."""
+    """Write this service's events to its outbox and relay them through Celery."""
     app.extensions["outbox"] = Outbox(db, model)
+    if "celery" not in app.extensions:
+        celery_init_app(app)
+    outbox.init_app(app, db, model)

@@ -1,0 +1,202 @@
+"""The outbox relay: committed event rows go to their consumers through Celery.
+
+After a transaction that wrote events commits, their ids are handed to a relay thread
+in this process, which publishes each event to the queues subscribed to its type and
+marks the row published. Every ``OUTBOX_SWEEP_SECONDS`` the same thread sweeps up rows
+still unpublished (the broker was down, the process died mid-relay), oldest first, in
+batches; on PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so replicas do
+not publish the same rows at once. Delivery is at least once; consumers are idempotent
+on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from prometheus_client import Counter
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from services.common.db import utcnow
+
+log = logging.getLogger(__name__)
+
+# Which consumers receive which event types: queue -> (task name, types; "*" for all).
+SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "activity": ("activity_log.consume_event", ("*",)),
+    "notification": (
+        "notification.consume_event",
+        (
+            "task.assigned",
+            "task.status_changed",
+            "comment.created",
+            "comment.mentioned",
+            "report.completed",
+            "report.failed",
+            "user.password_reset_requested",
+        ),
+    ),
+    "comment": ("comment.consume_event", ("task.deleted", "project.deleted")),
+    "attachment": ("attachment.consume_event", ("task.deleted", "project.deleted")),
+}
+
+PUBLISHED = Counter("outbox_events_published_total", "Events relayed to consumers", ["path"])
+FAILURES = Counter("outbox_publish_failures_total", "Failed attempts to relay events")
+
+_PENDING = "outbox_pending_ids"
+_BATCH = 500
+_GRACE = timedelta(seconds=2)
+
+
+def routes_for(event_type: str) -> list[tuple[str, str]]:
+    """(task name, queue) pairs an event of this type goes to."""
+    return [
+        (task, queue_name)
+        for queue_name, (task, types) in SUBSCRIPTIONS.items()
+        if "*" in types or event_type in types
+    ]
+
+
+class OutboxRelay:
+    """Publishes one service's outbox rows; one relay thread per process."""
+
+    def __init__(self, app: Flask, db: SQLAlchemy, model: type, sweep_seconds: float) -> None:
+        self.app = app
+        self.db = db
+        self.model = model
+        self.sweep_seconds = sweep_seconds
+        self._queue: queue.Queue[list[int]] = queue.Queue()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def notify(self, ids: list[int]) -> None:
+        """Hand over the ids of events that were just committed."""
+        self.ensure_started()
+        self._queue.put(ids)
+
+    def ensure_started(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._queue = queue.Queue()
+                threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+
+    def _run(self) -> None:
+        next_sweep = time.monotonic() + self.sweep_seconds
+        while True:
+            timeout = max(0.0, next_sweep - time.monotonic())
+            try:
+                ids = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                ids = None
+            try:
+                with self.app.app_context():
+                    if ids:
+                        self.relay(ids, path="commit")
+                    if time.monotonic() >= next_sweep:
+                        self.sweep()
+                        next_sweep = time.monotonic() + self.sweep_seconds
+            except Exception:
+                log.exception("outbox relay failed; the sweep will retry")
+                next_sweep = min(next_sweep, time.monotonic() + self.sweep_seconds)
+
+    def relay(self, ids: list[int], path: str = "commit") -> int:
+        """Publish the given unpublished rows; return how many went out."""
+        query = (
+            select(self.model)
+            .where(self.model.id.in_(ids), self.model.published_at.is_(None))
+            .order_by(self.model.id)
+        )
+        return self._publish_rows(query, path)
+
+    def sweep(self) -> int:
+        """Publish rows left behind, oldest first, in batches."""
+        total = 0
+        while True:
+            query = (
+                select(self.model)
+                .where(self.model.published_at.is_(None), self.model.created_at < utcnow() - _GRACE)
+                .order_by(self.model.id)
+                .limit(_BATCH)
+            )
+            published = self._publish_rows(query, "sweep")
+            total += published
+            if published < _BATCH:
+                return total
+
+    def _publish_rows(self, query: Any, path: str) -> int:
+        session = self.db.session
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        celery_app = self.app.extensions["celery"]
+        done: list[int] = []
+        try:
+            for row in session.scalars(query):
+                envelope = row.payload
+                for task_name, queue_name in routes_for(row.type):
+                    celery_app.send_task(
+                        task_name,
+                        args=[envelope],
+                        queue=queue_name,
+                        headers={"request_id": envelope.get("request_id")},
+                    )
+                done.append(row.id)
+        except Exception as exc:
+            FAILURES.inc()
+            log.warning("could not relay outbox events (%s); %d sent before it", exc, len(done))
+        if done:
+            session.execute(
+                update(self.model)
+                .where(self.model.id.in_(done))
+                .values(published_at=utcnow(), attempts=self.model.attempts + 1)
+            )
+        session.commit()
+        PUBLISHED.labels(path).inc(len(done))
+        return len(done)
+
+
+_listening: set[type] = set()
+
+
+def _install_session_hooks(relay_for: dict[type, OutboxRelay], model: type) -> None:
+    if model in _listening:
+        return
+    _listening.add(model)
+
+    @event.listens_for(Session, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        ids = [obj.id for obj in session.new if isinstance(obj, model)]
+        if ids:
+            session.info.setdefault(_PENDING, {}).setdefault(model, []).extend(ids)
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session: Session) -> None:
+        ids = session.info.get(_PENDING, {}).pop(model, None)
+        if ids and model in relay_for:
+            relay_for[model].notify(ids)
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.get(_PENDING, {}).pop(model, None)
+
+
+_relays: dict[type, OutboxRelay] = {}
+
+
+def init_app(app: Flask, db: SQLAlchemy, model: type) -> OutboxRelay:
+    """Relay this service's outbox rows after commit and sweep them periodically."""
+    relay = OutboxRelay(app, db, model, app.config.get("OUTBOX_SWEEP_SECONDS", 5.0))
+    _relays[model] = relay
+    _install_session_hooks(_relays, model)
+    app.extensions["outbox_relay"] = relay
+    return relay
