@@ -19,6 +19,16 @@ def backing(tmp_path_factory) -> Backing:
     backing.close()
 
 
+@pytest.fixture(scope="session")
+def user_service(backing):
+    """A real user service on a free port, for services that verify tokens over HTTP."""
+    from tests.support.user_server import start_user_service
+
+    service = start_user_service(backing)
+    yield service
+    service.close()
+
+
 def pytest_report_header(config):
     from tests.support.backing import POSTGRES_URL, REDIS_URL, REQUIRED
 

@@ -9,10 +9,13 @@ relay) leaves the work for its sweep.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
 
 
 def celery_settings(broker_url: str) -> dict[str, Any]:
@@ -43,6 +46,24 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
     }
 
 
+def record_failed_job(task_name: str, task_id: str | None, args: list, exc: BaseException) -> None:
+    """Keep a row (when the service has a failed-jobs table) and an error log line."""
+    log.error("job %s[%s] gave up: %r", task_name, task_id, exc)
+    target = current_app.extensions.get("failed_jobs")
+    if target is None:
+        return
+    db, model = target
+    try:
+        db.session.rollback()
+        db.session.add(
+            model(task_name=task_name, task_id=task_id, args=args, error=repr(exc)[:4000])
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failed job %s[%s]", task_name, task_id)
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the app's Celery instance, bound to the app context."""
 
@@ -50,6 +71,11 @@ def celery_init_app(app: Flask) -> Celery:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
+
+        def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+            """A job that gave up (retries exhausted or not retryable) is recorded."""
+            with app.app_context():
+                record_failed_job(self.name, task_id, list(args), exc)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(

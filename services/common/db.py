@@ -95,3 +95,36 @@ class IdempotencyRecordMixin:
     )
 
     __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+
+
+def make_base() -> type[DeclarativeBase]:
+    """A declarative base of one service's own: :class:`Base`'s naming conventions, but
+    its own metadata and registry. Flask-SQLAlchemy copies the base class's namespace, so
+    services sharing :class:`Base` itself share one metadata and cannot be loaded in one
+    process (as the test suite does); ``SQLAlchemy(model_class=make_base())`` can."""
+
+    class ServiceBase(DeclarativeBase):
+        metadata = sa.MetaData(naming_convention=dict(Base.metadata.naming_convention))
+
+    return ServiceBase
+
+
+class ProcessedEventMixin:
+    """Events a consumer has already applied (idempotency on ``event_id``)."""
+
+    event_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class FailedJobMixin:
+    """A background job that gave up, with its error: never silently dropped."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_name: Mapped[str] = mapped_column(sa.String(128), nullable=False, index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(64))
+    args: Mapped[list | dict | None] = mapped_column(sa.JSON)
+    error: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    failed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, index=True
+    )

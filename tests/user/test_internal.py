@@ -66,3 +66,19 @@ def test_create_admin_command(app, database):
         args=["create-admin", "--username", "x", "--email", "x@example.com", "--password", "short"]
     )
     assert weak.exit_code != 0
+
+
+def test_internal_user_lookup_by_ids_and_usernames(client, auth):
+    first, second = auth.account(), auth.account()
+    response = client.get(
+        f"/internal/users?ids={first.id}&usernames={second.username.upper()}", headers=SERVICE
+    )
+    assert response.status_code == 200
+    items = response.json["items"]
+    assert [(u["id"], u["email"]) for u in items] == [
+        (first.id, first.email),
+        (second.id, second.email),
+    ]
+    assert client.get(f"/internal/users?ids={first.id}").status_code == 403
+    assert client.get("/internal/users", headers=SERVICE).status_code == 422
+    assert client.get("/internal/users?ids=x", headers=SERVICE).status_code == 422
