@@ -38,6 +38,8 @@ def make_limiter() -> Limiter:
         swallow_errors=True,
         in_memory_fallback_enabled=True,
         key_prefix="ratelimit",
+        # A fixed window lets a burst straddling the minute boundary through twice.
+        strategy="sliding-window-counter",
     )
     limiter.request_filter(_exempt)
     return limiter
