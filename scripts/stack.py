@@ -42,6 +42,54 @@ def built_services() -> list[ServiceInfo]:
     ]
 
 
+def built_workers() -> list[ServiceInfo]:
+    """The built services that consume a Celery queue (they have a ``worker`` module)."""
+    return [s for s in built_services() if (REPO / "services" / s.package / "worker.py").exists()]
+
+
+def worker_command(service: ServiceInfo, concurrency: int = 2) -> list[str]:
+    """The service's Celery worker, consuming its own queue."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        f"services.{service.package}.worker",
+        "worker",
+        "-Q",
+        service.queue,
+        "-n",
+        f"{service.queue}@%h",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
+def beat_command(schedule_file: Path) -> list[str]:
+    """The platform's one beat."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "services.common.beat",
+        "beat",
+        "--schedule",
+        str(schedule_file),
+        "--loglevel",
+        "INFO",
+    ]
+
+
+def smtp_sink_command(port: int) -> list[str]:
+    """A local SMTP server that prints every message (aiosmtpd's debugging handler)."""
+    return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
+
+
 def database_url(server_url: str | None, service: ServiceInfo, var: Path) -> str:
     """The service's own database: on the given server, or a SQLite file under ``var/``."""
     if not server_url:

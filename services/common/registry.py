@@ -1,4 +1,5 @@
-"""The seven services: name, port, and how each is reached from another process.
+"""The seven services: name, port, Celery queue, and how each is reached from another
+process.
 
 nginx reaches them through ``nginx/upstreams.conf``; services reach each other through
 ``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``). A test checks the two agree.
@@ -16,6 +17,7 @@ class ServiceInfo:
     name: str
     port: int
     health_slug: str
+    queue: str
 
     @property
     def env_prefix(self) -> str:
@@ -33,12 +35,12 @@ class ServiceInfo:
 SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
-        ServiceInfo("user", 5001, "user"),
-        ServiceInfo("project-task", 5002, "projects"),
-        ServiceInfo("comment", 5003, "comments"),
-        ServiceInfo("attachment", 5004, "attachments"),
-        ServiceInfo("notification", 5005, "notifications"),
-        ServiceInfo("activity-log", 5006, "activity"),
-        ServiceInfo("reporting", 5007, "reports"),
+        ServiceInfo("user", 5001, "user", "user"),
+        ServiceInfo("project-task", 5002, "projects", "project_task"),
+        ServiceInfo("comment", 5003, "comments", "comment"),
+        ServiceInfo("attachment", 5004, "attachments", "attachment"),
+        ServiceInfo("notification", 5005, "notifications", "notification"),
+        ServiceInfo("activity-log", 5006, "activity", "activity"),
+        ServiceInfo("reporting", 5007, "reports", "reporting"),
     )
 }

@@ -120,7 +120,11 @@ class Platform:
         return self.workdir / f"{name}.log"
 
     def start(self, name: str) -> None:
-        self.processes[name].start()
+        process = self.processes[name]
+        if name.endswith("-worker"):
+            process.start(wait_log=" ready.")
+        else:
+            process.start()
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         self.processes[name].stop(sig)
@@ -179,9 +183,19 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
         "nginx", stack.nginx_command(conf), platform.base_env(), platform.log("nginx"), gateway_port
     )
     platform.processes["nginx"] = nginx
+    for service in stack.built_workers():
+        name = f"{service.name}-worker"
+        platform.processes[name] = Process(
+            name,
+            stack.worker_command(service, concurrency=2),
+            platform.service_env(service),
+            platform.log(name),
+            0,
+        )
     try:
-        for service in services:
-            platform.start(service.name)
+        for name in list(platform.processes):
+            if name != "nginx":
+                platform.start(name)
         nginx.start(wait_path=None)
     except Exception:
         platform.close()
