@@ -134,14 +134,16 @@ def migrate(service: ServiceInfo, env: dict[str, str]) -> None:
             "-d",
             str(REPO / "migrations" / service.package),
         ],
-        env={**os.environ, **env},
+        env={k: v for k, v in {**os.environ, **env}.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         check=True,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
     )
 
 
-def gunicorn_command(service: ServiceInfo, port: int) -> list[str]:
+def gunicorn_command(service: ServiceInfo | str, port: int) -> list[str]:
+    """gunicorn with the platform's settings serving a service (or any app factory spec)."""
+    spec = service if isinstance(service, str) else f"services.{service.package}:create_app()"
     return [
         sys.executable,
         "-m",
@@ -150,7 +152,7 @@ def gunicorn_command(service: ServiceInfo, port: int) -> list[str]:
         "python:services.common.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
-        f"services.{service.package}:create_app()",
+        spec,
     ]
 
 
@@ -271,14 +273,4 @@ def python_gateway_command(
 ) -> tuple[list[str], dict[str, str]]:
     """The fallback gateway under gunicorn, and the environment telling it where services are."""
     env = {"GATEWAY_UPSTREAMS": ",".join(f"{k}={v}" for k, v in addresses.items())}
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:services.common.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "services.gateway:create_app()",
-    ]
-    return command, env
+    return gunicorn_command("services.gateway:create_app()", port), env

@@ -9,12 +9,12 @@ has never seen meanwhile, and recover without a restart.
 from __future__ import annotations
 
 import re
-import sys
 import time
 
 import pytest
 import requests
 
+from scripts import stack
 from tests.support.api import ApiClient
 from tests.support.backing import free_port
 from tests.support.platform import Process
@@ -25,16 +25,7 @@ def probe(platform):
     port = free_port()
     env = platform.base_env()
     env.update({"USER_SERVICE_URL": platform.service_url("user"), "WEB_CONCURRENCY": "1"})
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:services.common.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "tests.support.probe_service:create_app()",
-    ]
+    command = stack.gunicorn_command("tests.support.probe_service:create_app()", port)
     process = Process("probe", command, env, platform.log("probe"), port)
     process.start()
     yield f"http://127.0.0.1:{port}"

@@ -31,7 +31,8 @@ class Process:
     port: int
     popen: subprocess.Popen | None = None
 
-    def start(self, wait_path: str | None = "/health") -> None:
+    def start(self, wait_path: str | None = "/health", wait_log: str | None = None) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
             self.command,
@@ -41,6 +42,13 @@ class Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if wait_log:
+            deadline = time.monotonic() + 60
+            while wait_log not in self.log_path.read_text(errors="replace")[offset:]:
+                if self.popen.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+                time.sleep(0.1)
+            return
         wait_for_port(self.port, timeout=30)
         if wait_path:
             deadline = time.monotonic() + 20

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 from flask_migrate import upgrade
@@ -15,6 +14,7 @@ from services.common.testing import configure_for_tests, empty_tables
 from services.user import MIGRATIONS, create_app
 from services.user.config import Config
 from services.user.extensions import db
+from tests.support.api import Account
 
 _counter = itertools.count(1)
 
@@ -53,20 +53,6 @@ def database(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@dataclass
-class Account:
-    id: int
-    username: str
-    email: str
-    password: str
-    access_token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
 
 
 class AuthActions:
