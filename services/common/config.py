@@ -78,7 +78,7 @@ class BaseConfig:
         self.AUTH_VERIFY_TIMEOUT = env("AUTH_VERIFY_TIMEOUT", 2.0, float)
         self.HTTP_TIMEOUT = env("HTTP_TIMEOUT", 3.0, float)
         self.RATELIMIT_USER = env("RATELIMIT_USER", "1200/minute")
-        self.RATELIMIT_ANONYMOUS_AUTH = env("RATELIMIT_AUTH", "20/minute")
+        self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "20/minute")
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
         self.MAX_CONTENT_LENGTH = env("MAX_JSON_BODY_BYTES", self.JSON_BODY_LIMIT, int)
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")

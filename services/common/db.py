@@ -41,18 +41,24 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base with naming conventions Alembic can rely on."""
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
-    metadata = sa.MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+
+def make_base() -> type[DeclarativeBase]:
+    """A declarative base for one service: its own metadata and registry, with naming
+    conventions Alembic can rely on. Use ``SQLAlchemy(model_class=make_base())``; a base
+    shared by two services would put both services' tables in one metadata."""
+
+    class ServiceBase(DeclarativeBase):
+        metadata = sa.MetaData(naming_convention=dict(NAMING_CONVENTION))
+
+    return ServiceBase
 
 
 class TimestampMixin:
@@ -95,18 +101,6 @@ class IdempotencyRecordMixin:
     )
 
     __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
-
-
-def make_base() -> type[DeclarativeBase]:
-    """A declarative base of one service's own: :class:`Base`'s naming conventions, but
-    its own metadata and registry. Flask-SQLAlchemy copies the base class's namespace, so
-    services sharing :class:`Base` itself share one metadata and cannot be loaded in one
-    process (as the test suite does); ``SQLAlchemy(model_class=make_base())`` can."""
-
-    class ServiceBase(DeclarativeBase):
-        metadata = sa.MetaData(naming_convention=dict(Base.metadata.naming_convention))
-
-    return ServiceBase
 
 
 class ProcessedEventMixin:

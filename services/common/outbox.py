@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from prometheus_client import Counter
 from sqlalchemy import event, select, update
@@ -165,38 +165,45 @@ class OutboxRelay:
         return len(done)
 
 
-_listening: set[type] = set()
+_hooks_installed = False
 
 
-def _install_session_hooks(relay_for: dict[type, OutboxRelay], model: type) -> None:
-    if model in _listening:
+def _current_relay() -> OutboxRelay | None:
+    return current_app.extensions.get("outbox_relay") if has_app_context() else None
+
+
+def _install_session_hooks() -> None:
+    """Session hooks (installed once per process) that hand committed event ids to the
+    relay of the app whose session committed them."""
+    global _hooks_installed
+    if _hooks_installed:
         return
-    _listening.add(model)
+    _hooks_installed = True
 
     @event.listens_for(Session, "after_flush")
     def _collect(session: Session, _context: Any) -> None:
-        ids = [obj.id for obj in session.new if isinstance(obj, model)]
+        relay = _current_relay()
+        if relay is None:
+            return
+        ids = [obj.id for obj in session.new if isinstance(obj, relay.model)]
         if ids:
-            session.info.setdefault(_PENDING, {}).setdefault(model, []).extend(ids)
+            session.info.setdefault(_PENDING, []).extend(ids)
 
     @event.listens_for(Session, "after_commit")
     def _committed(session: Session) -> None:
-        ids = session.info.get(_PENDING, {}).pop(model, None)
-        if ids and model in relay_for:
-            relay_for[model].notify(ids)
+        ids = session.info.pop(_PENDING, None)
+        relay = _current_relay()
+        if ids and relay is not None:
+            relay.notify(ids)
 
     @event.listens_for(Session, "after_rollback")
     def _rolled_back(session: Session) -> None:
-        session.info.get(_PENDING, {}).pop(model, None)
-
-
-_relays: dict[type, OutboxRelay] = {}
+        session.info.pop(_PENDING, None)
 
 
 def init_app(app: Flask, db: SQLAlchemy, model: type) -> OutboxRelay:
     """Relay this service's outbox rows after commit and sweep them periodically."""
     relay = OutboxRelay(app, db, model, app.config.get("OUTBOX_SWEEP_SECONDS", 5.0))
-    _relays[model] = relay
-    _install_session_hooks(_relays, model)
     app.extensions["outbox_relay"] = relay
+    _install_session_hooks()
     return relay

@@ -42,23 +42,30 @@ class CommaList(ma.fields.Field):
 class SortField(ma.fields.Field):
     """``sort=-priority,due_date``: a comma list of field names, ``-`` for descending.
 
-    Deserialises to ``[(name, descending), ...]``.
+    Deserialises to ``[(name, descending), ...]``; ``default`` is a sort string too.
     """
 
-    def __init__(self, fields: Iterable[str], **kwargs: Any) -> None:
+    def __init__(self, fields: Iterable[str], default: str | None = None, **kwargs: Any) -> None:
         self.fields = tuple(fields)
-        metadata = {
-            "type": "string",
-            "description": "Comma list of " + ", ".join(self.fields) + "; prefix - for descending.",
-            **kwargs.pop("metadata", {}),
-        }
-        super().__init__(metadata=metadata, **kwargs)
+        metadata = dict(kwargs.pop("metadata", {}))
+        description = f"Comma list of {', '.join(self.fields)}; prefix - for descending."
+        if default is not None:
+            kwargs["load_default"] = self._parse(default)
+            metadata["default"] = default
+        if "description" in metadata:
+            description = f"{description} {metadata['description']}"
+        super().__init__(
+            metadata={**metadata, "type": "string", "description": description}, **kwargs
+        )
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> list[tuple[str, bool]]:
         if not isinstance(value, str) or not value.strip():
             raise ma.ValidationError("Give a comma-separated list of sort fields.")
+        return self._parse(value)
+
+    def _parse(self, value: str) -> list[tuple[str, bool]]:
         keys: list[tuple[str, bool]] = []
         for part in value.split(","):
             part = part.strip()

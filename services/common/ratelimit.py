@@ -47,9 +47,7 @@ def make_limiter() -> Limiter:
 
 def auth_limit(limiter: Limiter):
     """Per-IP limit for credential endpoints (login, register, password reset)."""
-    return limiter.limit(
-        lambda: current_app.config["RATELIMIT_ANONYMOUS_AUTH"], key_func=get_remote_address
-    )
+    return limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"], key_func=get_remote_address)
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:

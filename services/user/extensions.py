@@ -4,10 +4,10 @@ from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from services.common.db import Base
+from services.common.db import make_base
 from services.common.ratelimit import make_limiter
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=make_base())
 migrate = Migrate()
 jwt = JWTManager()
 limiter = make_limiter()

@@ -64,7 +64,11 @@ class UserService:
 
 def start_user_service(backing) -> UserService:
     config = configure_for_tests(
-        Config(), backing.database_url("user"), backing.redis_url, RATELIMIT_AUTH="10000/minute"
+        Config(),
+        backing.database_url("user"),
+        backing.redis_url,
+        RATELIMIT_AUTH="10000/minute",
+        JWT_ACCESS_TOKEN_EXPIRES=3600,
     )
     app = create_app(config)
     with app.app_context():

@@ -1,0 +1,53 @@
+"""Activity-log service: the audit trail of every event, its feed, stats and export (SPEC §8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.activity_log.config import Config
+from services.activity_log.extensions import db, limiter, migrate
+from services.common import auth, consumers, init_service, make_api, ratelimit
+from services.common.celery_app import celery_init_app
+from services.common.config import REPO_ROOT
+
+MIGRATIONS = Path(REPO_ROOT, "migrations", "activity_log")
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the activity-log service."""
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+    init_service(app)
+    register_extensions(app)
+    register_jobs(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from services.activity_log import memberships
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    ratelimit.init_app(app, limiter)
+    # No verifier given: tokens are checked against the user service's /internal/auth/verify.
+    auth.init_app(app)
+    memberships.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from services.activity_log import jobs  # noqa: F401 (registers the tasks)
+    from services.activity_log.models import FailedJob, ProcessedEvent
+
+    celery_init_app(app)
+    consumers.init_app(app, db, ProcessedEvent)
+    app.extensions["failed_jobs"] = (db, FailedJob)
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.activity_log.activities.resources import blp as activities_blp
+
+    api = make_api(app)
+    api.register_blueprint(activities_blp)

@@ -1,0 +1,43 @@
+"""Celery jobs of the activity-log service (queue ``activity``): consuming every event
+into the audit trail, and the nightly retention run that beat schedules."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from celery import shared_task
+
+from services.activity_log.recording import InvalidEnvelope, parse_envelope, record_activity
+from services.activity_log.retention import purge_expired
+from services.common.consumers import apply_once
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="activity_log.consume_event",
+    bind=True,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(InvalidEnvelope,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def consume_event(self, envelope: dict[str, Any]) -> bool:
+    """Store one event in the audit trail, once per event_id."""
+    return apply_once(parse_envelope(envelope), record_activity)
+
+
+@shared_task(name="activity_log.apply_retention")
+def apply_retention() -> dict[str, Any]:
+    """Summarise, then delete, the entries older than LOG_RETENTION_DAYS."""
+    result = purge_expired()
+    log.info(
+        "retention deleted %d entries in %d batches (older than %s)",
+        result.deleted,
+        result.batches,
+        result.cutoff.isoformat(),
+    )
+    return {**asdict(result), "cutoff": result.cutoff.isoformat()}

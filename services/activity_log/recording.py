@@ -1,0 +1,134 @@
+"""Turning event envelopes (SPEC §6) into activity entries.
+
+Nothing secret is stored: any key in ``data`` or ``changes`` whose name contains
+"token", "password" or "secret" (at any depth) has its value replaced by ``[redacted]``,
+so the reset token of ``user.password_reset_requested`` never reaches the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from services.activity_log.extensions import db
+from services.activity_log.models import Activity
+
+SENSITIVE_WORDS = ("token", "password", "secret")
+REDACTED = "[redacted]"
+
+
+class InvalidEnvelope(ValueError):
+    """The message is not an event envelope; retrying cannot help."""
+
+
+class _ActorSchema(ma.Schema):
+    id = ma.fields.Integer(allow_none=True, load_default=None)
+    username = ma.fields.String(allow_none=True, load_default=None)
+
+
+class _EntitySchema(ma.Schema):
+    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    id = ma.fields.Integer(allow_none=True, load_default=None)
+
+
+class _MetaSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    ip = ma.fields.String(allow_none=True, load_default=None, validate=validate.Length(max=45))
+    user_agent = ma.fields.String(allow_none=True, load_default=None)
+
+
+class EnvelopeSchema(ma.Schema):
+    """The event envelope as producers build it (``services.common.events``)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    event_id = ma.fields.UUID(required=True)
+    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    occurred_at = ma.fields.AwareDateTime(required=True)
+    actor = ma.fields.Nested(_ActorSchema, allow_none=True, load_default=None)
+    project_id = ma.fields.Integer(allow_none=True, load_default=None)
+    entity = ma.fields.Nested(_EntitySchema, required=True)
+    data = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, load_default=None)
+    changes = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, load_default=None)
+    request_id = ma.fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(max=128)
+    )
+    meta = ma.fields.Nested(_MetaSchema, allow_none=True, load_default=None)
+
+
+_envelope_schema = EnvelopeSchema()
+_meta_schema = _MetaSchema()
+
+
+def parse_envelope(envelope: Any) -> dict[str, Any]:
+    """The validated event, with ``event_id`` as a string; :class:`InvalidEnvelope` if not one."""
+    try:
+        event = _envelope_schema.load(envelope)
+    except ma.ValidationError as exc:
+        raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
+    event["event_id"] = str(event["event_id"])
+    return event
+
+
+def is_sensitive(key: str) -> bool:
+    """Whether a field of this name may hold a secret."""
+    lowered = key.lower()
+    return any(word in lowered for word in SENSITIVE_WORDS)
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every sensitive key's value replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_sensitive(str(key)) else redact(item) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """``{field: [old, new]}`` with both values of a sensitive field replaced."""
+    return {
+        field: [REDACTED, REDACTED] if is_sensitive(field) else redact(pair)
+        for field, pair in changes.items()
+    }
+
+
+def _client_meta(event: dict[str, Any]) -> dict[str, Any]:
+    """The client's ip and user agent, when the producer put them in ``data.meta``."""
+    raw = (event["data"] or {}).get("meta") or event["meta"]
+    if not isinstance(raw, dict):
+        return {"ip": None, "user_agent": None}
+    try:
+        meta = _meta_schema.load(raw)
+    except ma.ValidationError:
+        return {"ip": None, "user_agent": None}
+    user_agent = meta["user_agent"]
+    return {"ip": meta["ip"], "user_agent": user_agent[:512] if user_agent else None}
+
+
+def record_activity(event: dict[str, Any]) -> None:
+    """Add the entry for a parsed event to the session (the caller commits)."""
+    actor = event["actor"] or {}
+    db.session.add(
+        Activity(
+            event_id=event["event_id"],
+            action=event["type"],
+            actor_id=actor.get("id"),
+            actor_username=actor.get("username"),
+            entity_type=event["entity"]["type"],
+            entity_id=event["entity"]["id"],
+            project_id=event["project_id"],
+            changes=redact_changes(event["changes"] or {}),
+            data=redact(event["data"] or {}),
+            request_id=event["request_id"],
+            occurred_at=event["occurred_at"],
+            **_client_meta(event),
+        )
+    )

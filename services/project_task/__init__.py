@@ -1,0 +1,49 @@
+"""Project-task service: projects, their members and tasks (SPEC §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.common import auth, events, idempotency, init_service, make_api, ratelimit
+from services.common.config import REPO_ROOT
+from services.project_task.config import Config
+from services.project_task.extensions import db, limiter, migrate
+
+MIGRATIONS = Path(REPO_ROOT, "migrations", "project_task")
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the project-task service."""
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+    init_service(app)
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from services.project_task import models
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    ratelimit.init_app(app, limiter)
+    # No verifier given: tokens are checked against the user service's /internal/auth/verify.
+    auth.init_app(app)
+    events.init_app(app, db, models.OutboxEvent)
+    idempotency.init_app(app, db, models.IdempotencyRecord)
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.project_task import internal
+    from services.project_task.members.resources import blp as members_blp
+    from services.project_task.projects.resources import blp as projects_blp
+    from services.project_task.tasks.resources import blp as tasks_blp
+
+    api = make_api(app)
+    api.register_blueprint(projects_blp)
+    api.register_blueprint(members_blp)
+    api.register_blueprint(tasks_blp)
+    app.register_blueprint(internal.blueprint)

@@ -1,0 +1,100 @@
+"""Who may see and do what in a project (SPEC §4 roles), decided server-side.
+
+Roles rank ``viewer < member < admin < owner``. A project or task the caller is not a
+member of is a 404, so its existence does not leak; one they can see but not change is a
+403. Global admins see and manage everything, with the powers of an owner.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import selectinload, with_expression
+
+from services.common.auth import Principal
+from services.common.errors import abort
+from services.project_task.extensions import db
+from services.project_task.models import ROLES, Project, ProjectMember, Task
+
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+_ACTIONS = {
+    "viewer": "read this project",
+    "member": "create or edit tasks",
+    "admin": "manage this project and its members",
+    "owner": "delete this project or hand it over",
+}
+
+
+def allows(role: str | None, principal: Principal, needed: str) -> bool:
+    """Whether a caller holding ``role`` in a project may act as ``needed``."""
+    if principal.is_admin:
+        return True
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def require_role(role: str | None, principal: Principal, needed: str) -> None:
+    """403 unless the caller may act as ``needed`` (they can already see the project)."""
+    if not allows(role, principal, needed):
+        abort(403, f"You need the {needed} role to {_ACTIONS[needed]}.", code="forbidden")
+
+
+def _membership(principal: Principal, project_column: ColumnElement) -> ColumnElement[bool]:
+    return and_(ProjectMember.project_id == project_column, ProjectMember.user_id == principal.id)
+
+
+def project_query(principal: Principal, *, everything: bool = False) -> Select:
+    """Projects with ``my_role`` and ``task_count`` filled in SQL: the caller's projects,
+    or every project when ``everything`` (global admins)."""
+    task_count = (
+        select(func.count(Task.id))
+        .where(Task.project_id == Project.id)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+    query = select(Project).options(
+        with_expression(Project.my_role, ProjectMember.role),
+        with_expression(Project.task_count, task_count),
+    )
+    if everything:
+        return query.outerjoin(ProjectMember, _membership(principal, Project.id))
+    return query.join(ProjectMember, _membership(principal, Project.id))
+
+
+def load_project(project_id: int, principal: Principal, needed: str = "viewer") -> Project:
+    """The project if the caller can see it (else 404) and may act as ``needed`` (else 403)."""
+    query = (
+        project_query(principal, everything=principal.is_admin)
+        .where(Project.id == project_id)
+        .execution_options(populate_existing=True)
+    )
+    project = db.session.scalar(query)
+    if project is None:
+        abort(404, "No such project.")
+    require_role(project.my_role, principal, needed)
+    return project
+
+
+def load_task(
+    task_id: int, principal: Principal, needed: str = "viewer"
+) -> tuple[Task, str | None]:
+    """The task and the caller's role in its project; 404 if they cannot see it."""
+    query = (
+        select(Task, ProjectMember.role)
+        .outerjoin(ProjectMember, _membership(principal, Task.project_id))
+        .where(Task.id == task_id)
+        .options(selectinload(Task.label_rows))
+    )
+    row = db.session.execute(query).first()
+    if row is None or (row.role is None and not principal.is_admin):
+        abort(404, "No such task.")
+    require_role(row.role, principal, needed)
+    return row.Task, row.role
+
+
+def role_of(project_id: int, user_id: int) -> str | None:
+    """``user_id``'s role in the project, or None when not a member."""
+    return db.session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        )
+    )

@@ -1,0 +1,123 @@
+"""Projects, their members and tasks (SPEC §4), with the outbox and idempotency tables.
+
+Labels live in a child table (``task_labels``) so a label filter is an indexed lookup on
+SQLite and PostgreSQL alike. ``Project.my_role`` and ``Project.task_count`` are query
+expressions: filled in SQL by the query that loads the project (see ``access.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+
+from services.common.db import IdempotencyRecordMixin, OutboxEventMixin, TimestampMixin, UTCDateTime
+from services.project_task.extensions import db
+
+PROJECT_STATUSES = ("active", "completed", "archived")
+PRIORITIES = ("low", "medium", "high", "critical")
+TASK_STATUSES = ("todo", "in_progress", "in_review", "done", "cancelled")
+CLOSED_STATUSES = ("done", "cancelled")
+# Weakest first: a role may do everything the roles before it may.
+ROLES = ("viewer", "member", "admin", "owner")
+
+
+def rank_of(column: sa.ColumnElement, order: tuple[str, ...]) -> sa.ColumnElement:
+    """SQL giving ``column``'s position in ``order`` (so priority sorts low < critical)."""
+    return sa.case({value: index for index, value in enumerate(order)}, value=column, else_=-1)
+
+
+class Project(TimestampMixin, db.Model):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active", nullable=False, index=True)
+    priority: Mapped[str] = mapped_column(
+        sa.String(16), default="medium", nullable=False, index=True
+    )
+    start_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    end_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    owner_id: Mapped[int] = mapped_column(nullable=False, index=True)
+
+    my_role: Mapped[str | None] = query_expression()
+    task_count: Mapped[int | None] = query_expression()
+
+    __table_args__ = (
+        sa.Index("ix_projects_created_at", "created_at"),
+        sa.Index("ix_projects_updated_at", "updated_at"),
+    )
+
+
+class ProjectMember(TimestampMixin, db.Model):
+    """A user's role in a project (user ids belong to the user service)."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+
+
+class Task(TimestampMixin, db.Model):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="todo", nullable=False, index=True)
+    priority: Mapped[str] = mapped_column(
+        sa.String(16), default="medium", nullable=False, index=True
+    )
+    assignee_id: Mapped[int | None] = mapped_column(index=True)
+    reporter_id: Mapped[int] = mapped_column(nullable=False, index=True)
+    due_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    estimated_hours: Mapped[float | None] = mapped_column(sa.Float)
+    actual_hours: Mapped[float | None] = mapped_column(sa.Float)
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="SET NULL"), index=True
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    label_rows: Mapped[list[TaskLabel]] = relationship(
+        cascade="all, delete-orphan", order_by="TaskLabel.label"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_tasks_created_at", "created_at"),
+        sa.Index("ix_tasks_updated_at", "updated_at"),
+    )
+
+    @property
+    def labels(self) -> list[str]:
+        return [row.label for row in self.label_rows]
+
+    @labels.setter
+    def labels(self, names: list[str]) -> None:
+        # Keep the rows of labels that stay, so only real additions and removals are written.
+        kept = {row.label: row for row in self.label_rows}
+        self.label_rows = [kept.get(name) or TaskLabel(label=name) for name in sorted(set(names))]
+
+
+class TaskLabel(db.Model):
+    __tablename__ = "task_labels"
+
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(sa.String(50), primary_key=True, index=True)
+
+
+class OutboxEvent(OutboxEventMixin, db.Model):
+    __tablename__ = "outbox_events"
+
+
+class IdempotencyRecord(IdempotencyRecordMixin, db.Model):
+    __tablename__ = "idempotency_records"

@@ -1,0 +1,104 @@
+"""A real activity worker (``celery -A services.activity_log.worker worker -Q activity``)
+consumes events from Redis into the database, and records a job it gives up on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.activity_log.models import Activity, FailedJob
+from services.common.config import REPO_ROOT
+
+
+def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    return None
+
+
+@pytest.fixture
+def worker(app, user_service, project_task, tmp_path):
+    """The worker as a subprocess on the test database and Redis; stopped afterwards."""
+    config = app.config
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))},
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"],
+        "SERVICE_TOKEN": config["SERVICE_TOKEN"],
+        "USER_SERVICE_URL": user_service.url,
+        "PROJECT_TASK_SERVICE_URL": project_task.url,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "worker.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "services.activity_log.worker",
+        "worker",
+        "-Q",
+        "activity",
+        "--pool=solo",
+        "-c",
+        "1",
+        "-n",
+        f"activity-test-{uuid.uuid4().hex[:8]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+    process.log = log
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_a_real_worker_consumes_events_and_records_rejected_ones(
+    app, database, worker, envelope, people
+):
+    celery = app.extensions["celery"]
+    event = envelope("task.created", actor=people.member, entity=("task", 3), project_id=4)
+    rejected = {"type": "task.created", "event_id": "not-a-uuid"}
+
+    celery.send_task("activity_log.consume_event", args=[event], queue="activity")
+    celery.send_task("activity_log.consume_event", args=[rejected], queue="activity")
+
+    def stored() -> Activity | None:
+        with database() as session:
+            found = session.scalar(select(Activity).where(Activity.event_id == event["event_id"]))
+            session.expunge_all()
+            return found
+
+    def failed() -> FailedJob | None:
+        with database() as session:
+            found = session.scalar(select(FailedJob))
+            session.expunge_all()
+            return found
+
+    entry = wait_for(stored)
+    assert entry is not None, "no entry; worker log:\n" + worker.log.read_text()
+    assert (entry.action, entry.actor_id, entry.project_id) == ("task.created", people.member.id, 4)
+    job = wait_for(failed)
+    assert job is not None, "no failed job; worker log:\n" + worker.log.read_text()
+    assert job.task_name == "activity_log.consume_event"
+    assert job.args == [rejected]
+    assert worker.poll() is None

@@ -1,0 +1,264 @@
+"""Fixtures for the project-task service: the app on a real database and Redis, a real
+user service (served from a thread) that issues the tokens and verifies them over HTTP,
+and factories for accounts, projects and tasks that go through the API."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+import requests
+from flask_migrate import upgrade
+from sqlalchemy import event, func, select
+from werkzeug.serving import make_server
+
+from services.common.testing import configure_for_tests, empty_tables
+from services.project_task import MIGRATIONS, create_app
+from services.project_task.config import Config
+from services.project_task.extensions import db
+from services.project_task.models import OutboxEvent
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class UserService:
+    url: str
+    app: object
+
+
+@pytest.fixture(scope="session")
+def user_service(backing):
+    """The real user service on its own test database, served on a free port.
+
+    Overrides the suite-wide fixture of this name: these tests sign in more users than the
+    default per-IP limit on /api/register and /api/login allows, and keep their tokens for
+    the whole run (one hour here)."""
+    from services.user import MIGRATIONS as USER_MIGRATIONS
+    from services.user import create_app as create_user_app
+    from services.user.config import Config as UserConfig
+
+    config = configure_for_tests(
+        UserConfig(),
+        backing.database_url("pt_user"),
+        backing.redis_url,
+        RATELIMIT_AUTH="100000/minute",
+        RATELIMIT_USER="100000/minute",
+        JWT_ACCESS_TOKEN_EXPIRES=3600,
+    )
+    app = create_user_app(config)
+    with app.app_context():
+        upgrade(directory=str(USER_MIGRATIONS))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name="user-service", daemon=True).start()
+    yield UserService(f"http://127.0.0.1:{server.server_port}", app)
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def _project_task_app(backing, user_service):
+    config = configure_for_tests(
+        Config(),
+        backing.database_url("project_task"),
+        backing.redis_url,
+        USER_SERVICE_URL=user_service.url,
+        RATELIMIT_USER="100000/minute",
+    )
+    app = create_app(config)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+    return app
+
+
+@pytest.fixture
+def app(_project_task_app):
+    # No app context is held during the test: each request gets its own, as in production.
+    yield _project_task_app
+    with _project_task_app.app_context():
+        empty_tables(db)
+
+
+@pytest.fixture
+def database(app):
+    """``with database() as session:`` reads or changes rows outside any request."""
+
+    @contextmanager
+    def session():
+        with app.app_context():
+            yield db.session
+            db.session.remove()
+
+    return session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Accounts:
+    """Register and sign in users at the user service, over HTTP."""
+
+    def __init__(self, service: UserService) -> None:
+        self.service = service
+
+    def create(self, *, admin: bool = False) -> Account:
+        username = f"pt{next(_counter)}-{uuid.uuid4().hex[:6]}"
+        password = "correct horse battery"
+        body = {"username": username, "email": f"{username}@example.com", "password": password}
+        response = requests.post(f"{self.service.url}/api/register", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        user_id = response.json()["id"]
+        if admin:
+            self._make_admin(user_id)
+        response = requests.post(
+            f"{self.service.url}/api/login",
+            json={"username": username, "password": password},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return Account(user_id, username, response.json()["access_token"])
+
+    def deactivate(self, account: Account) -> None:
+        self._change(account.id, is_active=False)
+
+    def _make_admin(self, user_id: int) -> None:
+        self._change(user_id, role="admin")
+
+    def _change(self, user_id: int, **fields) -> None:
+        from services.user.extensions import db as user_db
+        from services.user.models import User
+
+        with self.service.app.app_context():
+            user = user_db.session.get(User, user_id)
+            for field, value in fields.items():
+                setattr(user, field, value)
+            user_db.session.commit()
+            user_db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def accounts(user_service) -> Accounts:
+    return Accounts(user_service)
+
+
+@pytest.fixture(scope="session")
+def people(accounts) -> SimpleNamespace:
+    """Accounts made once per run (project rows are emptied between tests, users are not):
+    ``owner``, ``admin``, ``member``, ``viewer``, ``stranger`` and ``root`` (a global admin)."""
+    names = ("owner", "admin", "member", "viewer", "stranger")
+    return SimpleNamespace(
+        **{name: accounts.create() for name in names}, root=accounts.create(admin=True)
+    )
+
+
+class Factory:
+    """Projects, members and tasks made through the API, as a client would."""
+
+    def __init__(self, client, people: SimpleNamespace) -> None:
+        self.client = client
+        self.people = people
+
+    def project(self, owner: Account | None = None, **fields) -> dict:
+        owner = owner or self.people.owner
+        body = {"name": f"Project {next(_counter)}", **fields}
+        response = self.client.post("/api/projects", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def add_member(self, project: dict, user: Account, role: str, by: Account | None = None):
+        response = self.client.post(
+            f"/api/projects/{project['id']}/members",
+            json={"user_id": user.id, "role": role},
+            headers=(by or self.people.owner).headers,
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def team(self, **fields) -> dict:
+        """A project of ``people.owner`` with ``admin``, ``member`` and ``viewer`` in their roles."""
+        project = self.project(**fields)
+        for role in ("admin", "member", "viewer"):
+            self.add_member(project, getattr(self.people, role), role)
+        return project
+
+    def task(self, project: dict, by: Account | None = None, **fields) -> dict:
+        body = {"title": f"Task {next(_counter)}", **fields}
+        response = self.client.post(
+            f"/api/projects/{project['id']}/tasks",
+            json=body,
+            headers=(by or self.people.owner).headers,
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+
+@pytest.fixture
+def factory(client, people) -> Factory:
+    return Factory(client, people)
+
+
+@pytest.fixture
+def outbox(database):
+    """``outbox(type=None)``: the payloads of the outbox rows (of one type), oldest first."""
+
+    def payloads(event_type: str | None = None) -> list[dict]:
+        query = select(OutboxEvent).order_by(OutboxEvent.id)
+        if event_type:
+            query = query.where(OutboxEvent.type == event_type)
+        with database() as session:
+            return [row.payload for row in session.scalars(query)]
+
+    return payloads
+
+
+@pytest.fixture
+def count_rows(database):
+    """``count_rows(Model)``: how many rows the table holds."""
+
+    def count(model) -> int:
+        with database() as session:
+            return session.scalar(select(func.count()).select_from(model))
+
+    return count
+
+
+@pytest.fixture
+def sql_statements(app):
+    """``with sql_statements() as statements:`` collects the SQL this thread runs meanwhile
+    (the test client serves requests in the test's thread; the outbox relay has its own)."""
+
+    @contextmanager
+    def capture():
+        with app.app_context():
+            engine = db.engine
+        statements: list[str] = []
+        thread = threading.get_ident()
+
+        def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+            if threading.get_ident() == thread:
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+    return capture
