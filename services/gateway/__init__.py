@@ -2,7 +2,8 @@
 
 It routes by the same table nginx uses, parsed from ``nginx/routes.conf`` and
 ``nginx/upstreams.conf``, so the two cannot drift: ``/api/...`` to the owning service,
-``/health/<name>`` to a service's readiness, ``/internal/`` and ``/metrics`` refused,
+``/health/<name>`` to a service's readiness, ``/health`` to the aggregate health
+(``services.gateway.health``), ``/internal/`` and ``/metrics`` refused,
 request ids set, bodies limited, and every error problem+json.
 """
 
@@ -108,6 +109,8 @@ def create_app() -> Flask:
             name, target = table.api_upstream(full), full
         elif full in table.health:
             name, target = table.health[full], "/health/ready"
+        elif full == "/health":
+            name, target = "health", "/health"
         else:
             raise NotFound("There is no such endpoint.")
         if name is None:

@@ -30,6 +30,17 @@ class AccessSchema(ma.Schema):
     role = ma.fields.String()
 
 
+class TaskSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    assignee_id = ma.fields.Integer(allow_none=True)
+    reporter_id = ma.fields.Integer()
+
+
+class TaskAccessSchema(AccessSchema):
+    task = ma.fields.Nested(TaskSummarySchema)
+
+
 class MemberRoleSchema(ma.Schema):
     user_id = ma.fields.Integer()
     role = ma.fields.String()
@@ -49,16 +60,18 @@ def _user_id_argument() -> int:
 @blueprint.get("/tasks/<int:task_id>/access")
 @require_service_token
 def task_access(task_id: int):
-    """The project of a task and ``user_id``'s role in it; 404 if either is missing."""
+    """The project of a task, ``user_id``'s role in it and who the task concerns (for
+    notifications); 404 if the task is missing or the user is no member."""
     user_id = _user_id_argument()
     row = db.session.execute(
-        select(Task.project_id, ProjectMember.role)
+        select(Task, ProjectMember.role)
         .join(ProjectMember, ProjectMember.project_id == Task.project_id)
         .where(Task.id == task_id, ProjectMember.user_id == user_id)
     ).first()
     if row is None:
         abort(404, "No such task, or the user is no member of its project.")
-    return AccessSchema().dump(row._asdict())
+    task, role = row
+    return TaskAccessSchema().dump({"project_id": task.project_id, "role": role, "task": task})
 
 
 @blueprint.get("/projects/<int:project_id>/access")

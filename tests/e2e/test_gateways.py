@@ -7,6 +7,7 @@ import subprocess
 
 from scripts import stack
 from services.common.registry import SERVICES
+from services.gateway import health as aggregate_health
 from services.gateway import load_route_table
 from tests.support.api import ApiClient
 from tests.support.backing import free_port
@@ -22,7 +23,9 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path):
 
 def test_upstreams_match_the_service_registry():
     ports = stack.upstream_ports()
-    assert ports == {info.package: info.port for info in SERVICES.values()}
+    services = {info.package: info.port for info in SERVICES.values()}
+    # Plus the aggregate GET /health, which is no service of the registry.
+    assert ports == {**services, "health": aggregate_health.DEFAULT_PORT}
 
 
 def test_route_table_sends_each_path_to_its_owner():

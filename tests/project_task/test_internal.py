@@ -23,7 +23,16 @@ def test_task_access_gives_the_project_and_role_of_a_member(client, factory, peo
             f"/internal/tasks/{task['id']}/access?user_id={who.id}", headers=SERVICE
         )
         assert response.status_code == 200
-        assert response.json == {"project_id": project["id"], "role": role}
+        assert response.json == {
+            "project_id": project["id"],
+            "role": role,
+            "task": {
+                "id": task["id"],
+                "title": task["title"],
+                "assignee_id": None,
+                "reporter_id": people.owner.id,
+            },
+        }
     # user_id is taken literally: not even a global admin has a role in someone's project.
     for user_id in (people.stranger.id, people.root.id):
         response = client.get(

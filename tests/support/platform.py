@@ -1,7 +1,8 @@
 """Boots the platform as real processes for end-to-end tests: every built service under
 gunicorn on its own free port and fresh database, behind real nginx (rendered from
-``nginx/`` by scripts/stack.py), all on loopback. Processes can be stopped and started
-again to test what happens when a dependency dies."""
+``nginx/`` by scripts/stack.py), all on loopback, with their Celery workers and the
+aggregate health. Processes can be stopped and started again to test what happens
+when a dependency dies."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ class Platform:
     workdir: Path
     settings: dict[str, str]
     url: str = ""
+    redis_url: str = ""
     processes: dict[str, Process] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
 
@@ -93,7 +95,7 @@ class Platform:
             {
                 "SERVICE_TOKEN": os.environ["SERVICE_TOKEN"],
                 "JWT_SECRET_KEY": os.environ["JWT_SECRET_KEY"],
-                "REDIS_URL": self.backing.redis_url,
+                "REDIS_URL": self.redis_url,
                 "VAR_DIR": str(self.workdir),
                 "WEB_CONCURRENCY": "2",
                 "LOG_LEVEL": "WARNING",
@@ -115,6 +117,17 @@ class Platform:
                 env[f"{prefix}_SERVICE_URL"] = f"http://127.0.0.1:{process.port}"
         return env
 
+    def health_env(self, components: str) -> dict[str, str]:
+        """The aggregate health's environment: where each service runs, what to check."""
+        env = self.base_env()
+        for name, process in self.processes.items():
+            if name in stack.DATABASE_NAMES:
+                env[f"{stack.SERVICES[name].env_prefix}_SERVICE_URL"] = (
+                    f"http://127.0.0.1:{process.port}"
+                )
+        env["HEALTH_COMPONENTS"] = components
+        return env
+
     def add_service(self, service: ServiceInfo) -> Process:
         self.databases[service.name] = self.backing.database_url(service.package)
         port = free_port()
@@ -131,6 +144,10 @@ class Platform:
         process = self.processes[name]
         if name.endswith("-worker"):
             process.start(wait_log=" ready.")
+        elif name == "health":
+            process.start(wait_path="/health/live")
+        elif name == "redis":
+            process.start(wait_path=None)
         else:
             process.start()
 
@@ -163,6 +180,18 @@ class Platform:
 def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> Platform:
     """Start every built service and nginx in front of them."""
     platform = Platform(backing, workdir, settings)
+    # The platform's own Redis server (not the suite's): its workers must not consume the
+    # in-process tests' messages, and fault tests stop and start it.
+    redis_port = free_port()
+    platform.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    platform.processes["redis"] = Process(
+        "redis",
+        stack.embedded_redis_command(redis_port, workdir / "redis"),
+        {},
+        platform.log("redis"),
+        redis_port,
+    )
+    platform.processes["redis"].start(wait_path=None)
     services = stack.built_services()
     for service in services:
         platform.add_service(service)
@@ -181,10 +210,16 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
     ports = stack.upstream_ports()
     for upstream in ports:
         process = next(
-            (p for n, p in platform.processes.items() if stack.SERVICES[n].package == upstream),
+            (
+                p
+                for n, p in platform.processes.items()
+                if n in stack.SERVICES and stack.SERVICES[n].package == upstream
+            ),
             None,
         )
         addresses[upstream] = f"127.0.0.1:{process.port if process else closed_port}"
+    health_port = free_port()
+    addresses["health"] = f"127.0.0.1:{health_port}"
     gateway_port = free_port()
     conf = stack.render_nginx(workdir / "nginx", f"127.0.0.1:{gateway_port}", addresses)
     nginx = Process(
@@ -200,9 +235,17 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
             platform.log(name),
             0,
         )
+    components = stack.health_components(services, stack.built_workers(), backing.postgres)
+    platform.processes["health"] = Process(
+        "health",
+        stack.health_command(health_port),
+        platform.health_env(components),
+        platform.log("health"),
+        health_port,
+    )
     try:
         for name in list(platform.processes):
-            if name != "nginx":
+            if name != "nginx" and not platform.processes[name].running:
                 platform.start(name)
         nginx.start(wait_path=None)
     except Exception:

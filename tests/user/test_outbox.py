@@ -92,3 +92,25 @@ def test_events_written_while_the_broker_is_down_are_swept_later(app, database):
 
     assert wait_until(published)
     assert published().event_id in queued_event_ids(app.config["REDIS_URL"], "activity")
+
+
+def test_reset_token_is_relayed_then_scrubbed_from_the_outbox(client, auth, app, database):
+    account = auth.account()
+    assert client.post("/api/password/forgot", json={"email": account.email}).status_code == 202
+
+    def reset_row() -> OutboxEvent | None:
+        with database() as session:
+            query = select(OutboxEvent).where(OutboxEvent.type == "user.password_reset_requested")
+            return session.scalar(query.where(OutboxEvent.published_at.is_not(None)))
+
+    assert wait_until(reset_row)
+    assert reset_row().payload["data"]["reset_token"] == "[redacted]"
+    client_redis = redis.Redis.from_url(app.config["REDIS_URL"])
+    [raw] = [m for m in client_redis.lrange("notification", 0, -1)]
+    message = json.loads(raw)
+    envelope = json.loads(base64.b64decode(message["body"]))[0][0]
+    assert envelope["data"]["reset_token"] not in ("", "[redacted]")
+    assert (
+        envelope["event_id"] not in message["headers"]["argsrepr"]
+        or "reset_token" not in message["headers"]["argsrepr"]
+    )

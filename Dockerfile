@@ -1,0 +1,44 @@
+# One image for every role of the platform: each service (web), its Celery worker, the
+# one beat, the aggregate health and the migration job, chosen by command (see
+# scripts/docker-entrypoint). Build: docker build -t taskplatform .
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- build: the pinned dependencies and the project, in a virtualenv ----------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+RUN python -m venv /opt/venv
+# Dependencies first (from pyproject.toml alone), so a source change reuses this layer.
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install --no-cache-dir --requirement /tmp/requirements.txt
+COPY services ./services
+COPY migrations ./migrations
+COPY nginx ./nginx
+COPY scripts ./scripts
+# Editable install: the console scripts (healthcheck, worker-healthcheck) and one copy of
+# the source, at /app, where the final stage puts it too.
+RUN pip install --no-cache-dir --no-deps --editable . \
+    && python -m compileall -q services
+
+# --- final: the virtualenv and the source; no compilers, not root --------------------
+FROM ${PYTHON_IMAGE}
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH \
+    VAR_DIR=/var/lib/taskplatform
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin app \
+    && mkdir -p /var/lib/taskplatform/uploads /var/lib/taskplatform/reports \
+    && chown -R app:app /var/lib/taskplatform
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+WORKDIR /app
+USER 10001:10001
+EXPOSE 5000 5001 5002 5003 5004 5005 5006 5007
+ENTRYPOINT ["/opt/venv/bin/python", "/app/scripts/docker-entrypoint"]
+CMD ["--help"]

@@ -1,0 +1,57 @@
+"""Attachment service: files attached to tasks (SPEC §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.attachment.config import Config
+from services.attachment.extensions import db, limiter, migrate
+from services.common import auth, consumers, events, init_service, make_api, ratelimit
+from services.common.config import REPO_ROOT
+
+MIGRATIONS = Path(REPO_ROOT, "migrations", "attachment")
+QUEUE = "attachment"
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the attachment service (its API and, in the worker, its jobs)."""
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+    init_service(app)
+    register_extensions(app)
+    register_jobs(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from services.attachment import models, storage
+    from services.common import task_access
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    ratelimit.init_app(app, limiter)
+    # No verifier given: tokens are checked against the user service's /internal/auth/verify.
+    auth.init_app(app)
+    events.init_app(app, db, models.OutboxEvent)
+    task_access.init_app(app)
+    storage.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from services.attachment import jobs, models  # noqa: F401 (registers the jobs)
+
+    # events.init_app made the app's Celery instance.
+    celery = app.extensions["celery"]
+    celery.conf.task_routes = {"attachment.*": {"queue": QUEUE}}
+    consumers.init_app(app, db, models.ProcessedEvent)
+    app.extensions["failed_jobs"] = (db, models.FailedJob)
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.attachment.attachments.resources import blp as attachments_blp
+
+    api = make_api(app)
+    api.register_blueprint(attachments_blp)

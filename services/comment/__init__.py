@@ -1,0 +1,58 @@
+"""Comment service: comments on tasks, with @mentions (SPEC §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.comment.config import Config
+from services.comment.extensions import db, limiter, migrate
+from services.common import auth, consumers, events, idempotency, init_service, make_api, ratelimit
+from services.common.config import REPO_ROOT
+
+MIGRATIONS = Path(REPO_ROOT, "migrations", "comment")
+QUEUE = "comment"
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the comment service (its API and, in the worker, its jobs)."""
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+    init_service(app)
+    register_extensions(app)
+    register_jobs(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from services.comment import models, profiles
+    from services.common import task_access
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    ratelimit.init_app(app, limiter)
+    # No verifier given: tokens are checked against the user service's /internal/auth/verify.
+    auth.init_app(app)
+    events.init_app(app, db, models.OutboxEvent)
+    idempotency.init_app(app, db, models.IdempotencyRecord)
+    task_access.init_app(app)
+    profiles.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from services.comment import jobs, models  # noqa: F401 (registers the jobs)
+
+    # events.init_app made the app's Celery instance.
+    celery = app.extensions["celery"]
+    celery.conf.task_routes = {"comment.*": {"queue": QUEUE}}
+    consumers.init_app(app, db, models.ProcessedEvent)
+    app.extensions["failed_jobs"] = (db, models.FailedJob)
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.comment.comments.resources import blp as comments_blp
+
+    api = make_api(app)
+    api.register_blueprint(comments_blp)

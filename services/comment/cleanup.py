@@ -1,0 +1,26 @@
+"""Removing the comments of a deleted task or project (``task.deleted`` and
+``project.deleted`` events, SPEC §5 and §6)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete
+
+from services.comment.extensions import db
+from services.comment.models import Comment
+
+log = logging.getLogger(__name__)
+
+
+def remove_comments(event: dict[str, Any]) -> None:
+    """Delete the comments the event's task or project took with it (the caller commits)."""
+    if event["type"] == "task.deleted":
+        condition = Comment.task_id == event["entity"]["id"]
+    elif event["type"] == "project.deleted":
+        condition = Comment.project_id == (event["project_id"] or event["entity"]["id"])
+    else:
+        return
+    result = db.session.execute(delete(Comment).where(condition))
+    log.info("%s %s removed %d comments", event["type"], event["entity"]["id"], result.rowcount)

@@ -1,0 +1,132 @@
+"""What the service can notify about: the notification types, their default templates,
+the preference defaults, and the sample context templates are checked against.
+
+A notification type is at once the name of the template that renders it and the key of
+the user's preferences for it. Templates are Jinja2 (sandboxed, plain text) with these
+variables, any of which may be missing for a given type:
+
+- ``recipient``: ``{id, username, full_name}``; ``actor``: ``{id, username}`` (or none)
+- ``task``: ``{id, title, project_id, status, assignee_id, reporter_id, due_date}``
+- ``comment``: ``{id, task_id, author_id, content}``; ``changes``: ``{field: [old, new]}``
+- ``report``: ``{id, type, format, error}``; ``webhook``: ``{id, url, failure_count}``
+- ``reset_token``, ``expires_in`` (seconds), ``hours``, ``message``, ``app_url``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CHANNELS = ("email", "in_app", "both")
+
+PASSWORD_RESET = "user.password_reset_requested"
+
+
+@dataclass(frozen=True)
+class DefaultTemplate:
+    name: str
+    subject: str
+    body: str
+    channel: str = "both"
+
+
+DEFAULT_TEMPLATES: dict[str, DefaultTemplate] = {
+    t.name: t
+    for t in (
+        DefaultTemplate(
+            "task.assigned",
+            "You were assigned: {{ task.title }}",
+            "{{ actor.username if actor else 'Someone' }} assigned you the task "
+            '"{{ task.title }}".\n\n{{ app_url }}/tasks/{{ task.id }}\n',
+        ),
+        DefaultTemplate(
+            "task.status_changed",
+            "{{ task.title }} is now {{ changes.status[1] if changes.status else task.status }}",
+            "{{ actor.username if actor else 'Someone' }} moved \"{{ task.title }}\" "
+            "{% if changes.status %}from {{ changes.status[0] }} to {{ changes.status[1] }}"
+            "{% else %}to {{ task.status }}{% endif %}.\n\n{{ app_url }}/tasks/{{ task.id }}\n",
+        ),
+        DefaultTemplate(
+            "task.due_soon",
+            "Due soon: {{ task.title }}",
+            'The task "{{ task.title }}" assigned to you is due {{ task.due_date }} '
+            "(within {{ hours }} hours).\n\n{{ app_url }}/tasks/{{ task.id }}\n",
+        ),
+        DefaultTemplate(
+            "comment.created",
+            "New comment on {{ task.title }}",
+            '{{ actor.username if actor else "Someone" }} commented on "{{ task.title }}":\n\n'
+            "{{ comment.content }}\n\n{{ app_url }}/tasks/{{ task.id }}\n",
+        ),
+        DefaultTemplate(
+            "comment.mentioned",
+            "{{ actor.username if actor else 'Someone' }} mentioned you on {{ task.title }}",
+            '{{ actor.username if actor else "Someone" }} mentioned you in a comment on '
+            '"{{ task.title }}":\n\n{{ comment.content }}\n\n{{ app_url }}/tasks/{{ task.id }}\n',
+        ),
+        DefaultTemplate(
+            "report.completed",
+            "Your report is ready",
+            "Your {{ report.type }} report ({{ report.format }}) is ready.\n\n"
+            "{{ app_url }}/reports/{{ report.id }}\n",
+        ),
+        DefaultTemplate(
+            "report.failed",
+            "Your report failed",
+            "Your {{ report.type }} report could not be produced"
+            "{% if report.error %}: {{ report.error }}{% endif %}.\n",
+        ),
+        DefaultTemplate(
+            "webhook.disabled",
+            "Webhook disabled: {{ webhook.url }}",
+            "Your webhook {{ webhook.url }} was disabled after {{ webhook.failure_count }} "
+            "failed deliveries in a row. Fix the receiver, then enable it again.\n",
+        ),
+        DefaultTemplate(
+            "announcement",
+            "{{ message }}",
+            "{{ message }}\n",
+        ),
+        DefaultTemplate(
+            PASSWORD_RESET,
+            "Reset your password",
+            "Someone asked to reset the password of your account. If it was you, use this "
+            "one-time token within {{ (expires_in // 60) if expires_in else 60 }} minutes:\n\n"
+            "{{ reset_token }}\n\n"
+            "If it was not you, ignore this e-mail.\n",
+            channel="email",
+        ),
+    )
+}
+
+NOTIFICATION_TYPES = tuple(DEFAULT_TEMPLATES)
+
+# Per type and channel: on unless the user turns it off. The reset e-mail cannot be.
+DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {
+    name: {"in_app": template.channel != "email", "email": True}
+    for name, template in DEFAULT_TEMPLATES.items()
+}
+LOCKED_PREFERENCES: dict[str, dict[str, bool]] = {PASSWORD_RESET: {"in_app": False, "email": True}}
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "recipient": {"id": 2, "username": "ada", "full_name": "Ada Lovelace"},
+    "actor": {"id": 1, "username": "grace"},
+    "task": {
+        "id": 7,
+        "title": "Write the report",
+        "project_id": 3,
+        "status": "in_progress",
+        "assignee_id": 2,
+        "reporter_id": 1,
+        "due_date": "2030-01-31",
+    },
+    "comment": {"id": 11, "task_id": 7, "author_id": 1, "content": "Looks good, @ada."},
+    "changes": {"status": ["todo", "in_progress"], "assignee_id": [None, 2]},
+    "report": {"id": 5, "type": "project_summary", "format": "pdf", "error": None},
+    "webhook": {"id": 9, "url": "https://example.com/hooks", "failure_count": 5},
+    "reset_token": "sample-token",
+    "expires_in": 3600,
+    "hours": 24,
+    "message": "Maintenance tonight at 22:00 UTC.",
+    "app_url": "http://localhost:8080",
+}

@@ -1,0 +1,139 @@
+"""Domain events in, notifications, e-mails and webhook deliveries out.
+
+``notification.consume_event`` receives the event types routed to the ``notification``
+queue (``services.common.outbox.SUBSCRIPTIONS``) in the envelope of SPEC §6:
+``{event_id, type, occurred_at, actor: {id, username}, project_id, entity: {type, id},
+data, changes: {field: [old, new]}, request_id}``. The data each type must carry — the
+contract producers are held to — and who is told:
+
+``task.assigned``
+    ``data.task``: ``{id, title, project_id, status, assignee_id, reporter_id, due_date}``;
+    ``changes.assignee_id``: ``[old, new]``. → the new assignee.
+``task.status_changed``
+    ``data.task`` as above; ``changes.status``: ``[old, new]``. → the task's reporter
+    and assignee.
+``comment.created``
+    ``data.comment``: ``{id, task_id, author_id, content}``; ``data.task``: ``{id, title,
+    assignee_id, reporter_id}``; optionally ``data.mentioned_user_ids``. → the task's
+    assignee and reporter, except users it mentions (they get ``comment.mentioned``).
+``comment.mentioned``
+    ``data.comment`` and ``data.task`` as above; ``data.mentioned_user_ids``: ``[int]``.
+    → the mentioned users.
+``report.completed`` / ``report.failed``
+    ``data.requester_id``: int; ``data.report``: ``{id, type, format, error}``.
+    → the requester.
+``user.password_reset_requested``
+    ``data.email``, ``data.reset_token``, ``data.expires_in`` (seconds); ``entity``:
+    ``{type: "user", id}``. → one e-mail to ``data.email``: never an in-app
+    notification, never a webhook, never logged; the stored e-mail body is wiped once
+    the e-mail is settled.
+
+Nobody is told about their own action (``actor.id``), except the reset e-mail, which is
+the requester's by nature. For task events the task's fields may also sit directly in
+``data`` (a tolerance, not the contract). Every type but ``user.*`` also goes to the
+webhooks entitled to it (see :mod:`services.notification.webhooks.fanout`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.notification.catalog import PASSWORD_RESET
+from services.notification.delivery import Notice, notify, queue_email
+from services.notification.webhooks.fanout import fan_out
+
+
+@dataclass
+class Outcome:
+    """Rows an event produced, to hand to the worker once they are committed."""
+
+    emails: list[int] = field(default_factory=list)
+    webhooks: list[int] = field(default_factory=list)
+
+
+def _task_of(data: dict[str, Any]) -> dict[str, Any]:
+    task = data.get("task")
+    if isinstance(task, dict):
+        return task
+    return data if "title" in data else {}
+
+
+def _ids(values: Any) -> list[int]:
+    return [v for v in values if isinstance(v, int)] if isinstance(values, list) else []
+
+
+def _new_value(changes: dict[str, Any], name: str, fallback: Any) -> Any:
+    pair = changes.get(name)
+    return pair[1] if isinstance(pair, list) and len(pair) == 2 else fallback
+
+
+def notices_for(envelope: dict[str, Any]) -> list[Notice]:
+    """Who hears about an event, and what they are shown."""
+    kind = envelope["type"]
+    data = envelope.get("data") or {}
+    changes = envelope.get("changes") or {}
+    actor = envelope.get("actor") or None
+    task = _task_of(data)
+    comment = data.get("comment") if isinstance(data.get("comment"), dict) else {}
+    report = data.get("report") if isinstance(data.get("report"), dict) else {}
+    mentioned = _ids(data.get("mentioned_user_ids"))
+    if kind == "task.assigned":
+        recipients = [_new_value(changes, "assignee_id", task.get("assignee_id"))]
+    elif kind == "task.status_changed":
+        recipients = [task.get("reporter_id"), task.get("assignee_id")]
+    elif kind == "comment.created":
+        recipients = [
+            user_id
+            for user_id in (task.get("assignee_id"), task.get("reporter_id"))
+            if user_id not in mentioned
+        ]
+    elif kind == "comment.mentioned":
+        recipients = mentioned
+    elif kind in ("report.completed", "report.failed"):
+        recipients = [data.get("requester_id")]
+    else:
+        return []
+    references = {
+        "project_id": envelope.get("project_id") or task.get("project_id"),
+        "entity": envelope.get("entity"),
+        "task_id": task.get("id"),
+        "comment_id": comment.get("id"),
+        "report_id": report.get("id"),
+    }
+    context = {
+        "actor": actor,
+        "task": task,
+        "comment": comment,
+        "report": report,
+        "changes": changes,
+    }
+    return [
+        Notice(
+            kind=kind,
+            event_id=envelope["event_id"],
+            recipients=recipients,
+            context=context,
+            data={key: value for key, value in references.items() if value is not None},
+            actor_id=actor.get("id") if isinstance(actor, dict) else None,
+        )
+    ]
+
+
+def handle_event(envelope: dict[str, Any], outcome: Outcome) -> None:
+    """Add everything an event produces to the session (the caller commits)."""
+    if envelope["type"] == PASSWORD_RESET:
+        data = envelope.get("data") or {}
+        entity = envelope.get("entity") or {}
+        if data.get("email") and data.get("reset_token"):
+            outcome.emails += queue_email(
+                data["email"],
+                PASSWORD_RESET,
+                {"reset_token": data["reset_token"], "expires_in": data.get("expires_in")},
+                envelope["event_id"],
+                user_id=entity.get("id"),
+                redact_body=True,
+            )
+        return
+    outcome.emails += notify(notices_for(envelope)).emails
+    outcome.webhooks += fan_out(envelope)

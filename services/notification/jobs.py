@@ -1,0 +1,284 @@
+"""Celery jobs of the notification service, all on the ``notification`` queue.
+
+- ``notification.consume_event``: a domain event → notifications, e-mails, webhook
+  deliveries, once per ``event_id``;
+- ``notification.send_email``: one e-mail row → SMTP, at most once;
+- ``notification.deliver_webhook``: one webhook delivery → a signed POST;
+- ``notification.notify_webhook_disabled``: tell an owner their webhook was disabled;
+- ``notification.send_due_soon_reminders``: beat, hourly;
+- ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
+
+Retries use exponential backoff with jitter; a job that gives up is recorded in
+``failed_jobs`` (``services.common.celery_app``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+from celery import shared_task
+from flask import current_app
+from flask_mail import Message
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from services.common.consumers import apply_once
+from services.common.db import utcnow
+from services.common.http import http_session
+from services.notification import directory
+from services.notification.consumer import Outcome, handle_event
+from services.notification.delivery import (
+    QUEUE,
+    Notice,
+    dispatch_emails,
+    dispatch_webhooks,
+    notify,
+    pending_emails_of,
+)
+from services.notification.extensions import db, mail
+from services.notification.models import EmailDelivery, Webhook, WebhookDelivery
+from services.notification.webhooks.fanout import pending_deliveries_of
+from services.notification.webhooks.guard import RefusedTarget, check_target
+from services.notification.webhooks.signing import signed_headers
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (requests.RequestException, directory.UpstreamError, OperationalError, InterfaceError)
+REDACTED = "(removed once sent: it held a one-time secret)"
+
+
+def backoff(base: float, attempt: int, cap: float = 3600.0) -> float:
+    """Seconds before retry number ``attempt`` (1, 2, ...): base·2^(attempt-1), capped,
+    with jitter (between half and all of it)."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+@shared_task(
+    name="notification.consume_event",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=10,
+)
+def consume_event(self, envelope: dict[str, Any]) -> None:
+    """Turn one domain event into notifications, e-mails and webhook deliveries, once."""
+    outcome = Outcome()
+    if apply_once(envelope, lambda event: handle_event(event, outcome)):
+        emails, webhooks = outcome.emails, outcome.webhooks
+    else:
+        # Applied before; what it produced may not have reached the broker then.
+        emails = pending_emails_of(envelope["event_id"])
+        webhooks = pending_deliveries_of(envelope["event_id"])
+        db.session.rollback()
+    dispatch_emails(emails)
+    dispatch_webhooks(webhooks)
+
+
+def _message_of(delivery: EmailDelivery) -> Message:
+    message = Message(subject=delivery.subject, recipients=[delivery.recipient])
+    message.body = delivery.body
+    # The same delivery always carries the same Message-ID, so receivers can drop a repeat.
+    digest = hashlib.sha256(delivery.event_id.encode()).hexdigest()[:16]
+    message.msgId = f"<{delivery.id}.{digest}@notification.task-platform>"
+    return message
+
+
+def _settle_email(delivery: EmailDelivery, status: str) -> None:
+    delivery.status = status
+    if delivery.redact_body:
+        delivery.body = REDACTED
+
+
+@shared_task(name="notification.send_email", bind=True, max_retries=None)
+def send_email(self, delivery_id: int) -> None:
+    """Send one e-mail at most once; retry SMTP failures with backoff and jitter."""
+    config = current_app.config
+    delivery = db.session.scalar(
+        select(EmailDelivery).where(EmailDelivery.id == delivery_id).with_for_update()
+    )
+    if delivery is None or delivery.status != "pending":
+        db.session.rollback()
+        return
+    delivery.attempts += 1
+    try:
+        mail.send(_message_of(delivery))
+    except (smtplib.SMTPException, OSError) as exc:
+        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if delivery.attempts > config["EMAIL_MAX_RETRIES"]:
+            _settle_email(delivery, "failed")
+            db.session.commit()
+            raise
+        db.session.commit()
+        countdown = backoff(config["EMAIL_RETRY_BASE_SECONDS"], delivery.attempts)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        _settle_email(delivery, "failed")
+        db.session.commit()
+        raise
+    # Marked the moment the SMTP server took it: a repeated job finds it sent.
+    _settle_email(delivery, "sent")
+    delivery.sent_at = utcnow()
+    delivery.last_error = None
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    response_status: int | None
+    error: str | None
+    retryable: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _post(webhook: Webhook, delivery: WebhookDelivery) -> Attempt:
+    try:
+        check_target(webhook.url)
+    except RefusedTarget as exc:
+        return Attempt(None, f"Refused: {exc}", retryable=False)
+    body = json.dumps(delivery.payload, separators=(",", ":"), default=str)
+    try:
+        response = http_session().post(
+            webhook.url,
+            data=body.encode(),
+            headers=signed_headers(webhook.secret, delivery.event_id, body),
+            timeout=current_app.config["WEBHOOK_TIMEOUT"],
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        return Attempt(None, f"{type(exc).__name__}: {exc}"[:2000])
+    if 200 <= response.status_code < 300:
+        return Attempt(response.status_code, None)
+    return Attempt(response.status_code, f"The receiver answered {response.status_code}.")
+
+
+@shared_task(name="notification.deliver_webhook", bind=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """POST one event to one webhook, signed; retry with backoff; disable after repeated failures."""
+    config = current_app.config
+    delivery = db.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
+    )
+    if delivery is None or delivery.status != "pending":
+        db.session.rollback()
+        return
+    webhook = delivery.webhook
+    if not webhook.is_active:
+        delivery.status, delivery.last_error = "failed", "The webhook is disabled."
+        db.session.commit()
+        return
+    delivery.attempts += 1
+    attempt = _post(webhook, delivery)
+    delivery.response_status, delivery.last_error = attempt.response_status, attempt.error
+    if attempt.ok:
+        delivery.status, delivery.delivered_at = "delivered", utcnow()
+        webhook.failure_count = 0
+        db.session.commit()
+        return
+    if attempt.retryable and delivery.attempts < config["WEBHOOK_MAX_ATTEMPTS"]:
+        db.session.commit()
+        countdown = backoff(config["WEBHOOK_RETRY_BASE_SECONDS"], delivery.attempts)
+        raise self.retry(countdown=countdown)
+    delivery.status = "failed"
+    webhook.failure_count += 1
+    disabled = webhook.failure_count >= config["WEBHOOK_MAX_FAILURES"]
+    if disabled:
+        webhook.is_active, webhook.disabled_at = False, utcnow()
+    db.session.commit()
+    if disabled:
+        log.warning("webhook %s disabled after %s failures", webhook.id, webhook.failure_count)
+        current_app.extensions["celery"].send_task(
+            "notification.notify_webhook_disabled", args=[webhook.id], queue=QUEUE
+        )
+
+
+@shared_task(
+    name="notification.notify_webhook_disabled",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=10,
+)
+def notify_webhook_disabled(self, webhook_id: int) -> None:
+    """Tell a webhook's owner (in-app and e-mail) that it was disabled."""
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None or webhook.disabled_at is None:
+        return
+    notice = Notice(
+        kind="webhook.disabled",
+        event_id=f"webhook.disabled:{webhook.id}:{int(webhook.disabled_at.timestamp())}",
+        recipients=[webhook.owner_id],
+        context={
+            "webhook": {
+                "id": webhook.id,
+                "url": webhook.url,
+                "failure_count": webhook.failure_count,
+            }
+        },
+        data={"webhook_id": webhook.id},
+    )
+    emails = notify([notice]).emails
+    db.session.commit()
+    dispatch_emails(emails)
+
+
+@shared_task(
+    name="notification.send_due_soon_reminders",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_due_soon_reminders(self) -> None:
+    """Remind assignees of tasks due soon: once per task and due date."""
+    hours = current_app.config["DUE_SOON_HOURS"]
+    notices = [
+        Notice(
+            kind="task.due_soon",
+            event_id=f"due_soon:{item['id']}:{item.get('due_date')}",
+            recipients=[item.get("assignee_id")],
+            context={"task": item, "hours": hours},
+            data={"task_id": item["id"], "project_id": item.get("project_id")},
+        )
+        for item in directory.tasks_due_soon(hours)
+    ]
+    emails = notify(notices).emails
+    db.session.commit()
+    dispatch_emails(emails)
+
+
+@shared_task(name="notification.redispatch_pending")
+def redispatch_pending() -> None:
+    """Hand e-mails and webhook deliveries pending for a while to the worker again."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["REDISPATCH_AFTER_SECONDS"])
+    emails = db.session.scalars(
+        select(EmailDelivery.id)
+        .where(EmailDelivery.status == "pending", EmailDelivery.updated_at < cutoff)
+        .order_by(EmailDelivery.id)
+        .limit(1000)
+    ).all()
+    webhooks = db.session.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.updated_at < cutoff)
+        .order_by(WebhookDelivery.id)
+        .limit(1000)
+    ).all()
+    db.session.rollback()
+    dispatch_emails(emails)
+    dispatch_webhooks(webhooks)

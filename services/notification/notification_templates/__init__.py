@@ -1,0 +1,1 @@
+"""Admin management of notification templates."""

@@ -1,0 +1,1 @@
+"""Webhooks: signed event envelopes POSTed to users' endpoints (SPEC §7)."""

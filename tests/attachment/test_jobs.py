@@ -1,0 +1,73 @@
+"""The consumer job: a deleted task or project takes its files and rows with it, once
+per event; a message that is no envelope is recorded as a failed job."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.attachment.models import Attachment, FailedJob, ProcessedEvent
+
+
+def attachment_ids(database) -> set[int]:
+    with database() as session:
+        return set(session.scalars(select(Attachment.id)))
+
+
+def test_task_deleted_removes_that_tasks_files_and_rows(
+    team, people, upload, project_task_service, envelope, consume, database, stored_files
+):
+    upload(b"one", "1.txt")
+    upload(b"two", "2.txt", by=people.admin)
+    other_task = project_task_service.task(team.project, by=people.owner)
+    kept = upload(b"stays", "3.txt", task=other_task).json["id"]
+    assert len(stored_files()) == 3
+    event = envelope(
+        "task.deleted",
+        actor=people.owner,
+        entity=("task", team.task["id"]),
+        project_id=team.project["id"],
+        data={"task": team.task},
+    )
+
+    consume(event, event)
+
+    assert attachment_ids(database) == {kept}
+    [left] = stored_files()
+    assert left.read_bytes() == b"stays"
+    with database() as session:
+        assert list(session.scalars(select(ProcessedEvent.event_id))) == [event["event_id"]]
+
+
+def test_project_deleted_removes_every_file_of_the_project(
+    team, people, upload, project_task_service, envelope, consume, database, stored_files
+):
+    upload(b"one")
+    second_task = project_task_service.task(team.project, by=people.owner)
+    upload(b"two", task=second_task)
+    elsewhere = project_task_service.project(people.member)
+    elsewhere_task = project_task_service.task(elsewhere, by=people.member)
+    kept = upload(b"other project", task=elsewhere_task).json["id"]
+
+    consume(
+        envelope(
+            "project.deleted",
+            actor=people.owner,
+            entity=("project", team.project["id"]),
+            project_id=team.project["id"],
+        )
+    )
+
+    assert attachment_ids(database) == {kept}
+    assert [path.read_bytes() for path in stored_files()] == [b"other project"]
+
+
+def test_a_message_that_is_no_envelope_fails_at_once_and_is_recorded(app, database):
+    task = app.extensions["celery"].tasks["attachment.consume_event"]
+    message = {"type": "project.deleted", "event_id": "nope", "entity": {"type": "project"}}
+
+    result = task.apply(args=[message])
+
+    assert result.failed()
+    with database() as session:
+        [failed] = session.scalars(select(FailedJob)).all()
+        assert failed.task_name == "attachment.consume_event" and failed.args == [message]

@@ -1,0 +1,103 @@
+"""A real comment worker (``celery -A services.comment.worker worker -Q comment``) removes
+a task's comments when project-task deletes the task: the event goes through
+project-task's outbox, Redis and the worker, with nothing faked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from services.comment.models import Comment, ProcessedEvent
+from services.common.config import REPO_ROOT
+
+
+def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    return None
+
+
+@pytest.fixture
+def worker(app, user_service, project_task_service, tmp_path):
+    """The worker as a subprocess on the test database and Redis; stopped afterwards."""
+    config = app.config
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))},
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"],
+        "SERVICE_TOKEN": config["SERVICE_TOKEN"],
+        "USER_SERVICE_URL": user_service.url,
+        "PROJECT_TASK_SERVICE_URL": project_task_service.url,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "worker.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "services.comment.worker",
+        "worker",
+        "-Q",
+        "comment",
+        "--pool=solo",
+        "-c",
+        "1",
+        "-n",
+        f"comment-test-{uuid.uuid4().hex[:8]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+    process.log = log
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_deleting_a_task_in_project_task_removes_its_comments(
+    client, team, people, post_comment, project_task_service, database, worker
+):
+    post_comment("one")
+    post_comment("two", by=people.admin)
+    other_task = project_task_service.task(team.project, by=people.owner)
+    kept = client.post(
+        f"/api/tasks/{other_task['id']}/comments",
+        json={"content": "stays"},
+        headers=people.member.headers,
+    ).json["id"]
+
+    project_task_service.delete_task(team.task, by=people.owner)
+
+    def task_comments_gone() -> bool:
+        with database() as session:
+            left = session.scalar(select(func.count()).where(Comment.task_id == team.task["id"]))
+            processed = session.scalar(
+                select(func.count())
+                .select_from(ProcessedEvent)
+                .where(ProcessedEvent.type == "task.deleted")
+            )
+            return left == 0 and processed >= 1
+
+    assert wait_for(task_comments_gone), "comments left; worker log:\n" + worker.log.read_text()
+    with database() as session:
+        assert list(session.scalars(select(Comment.id))) == [kept]
+    assert worker.poll() is None

@@ -1,0 +1,125 @@
+"""scripts/docker-entrypoint: the image's roles, the database URL it hands a service,
+its bounded wait for PostgreSQL, and the migrate role against real databases."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from scripts import stack
+from services.common.config import database_url as sqlalchemy_url
+from tests.support.backing import free_port
+
+ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
+
+
+def load_entrypoint():
+    loader = importlib.machinery.SourceFileLoader("docker_entrypoint", str(ENTRYPOINT))
+    spec = importlib.util.spec_from_loader("docker_entrypoint", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def entrypoint(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    monkeypatch.delenv("PORT", raising=False)
+    return load_entrypoint()
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ENTRYPOINT), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_password_file_completes_the_database_url(entrypoint, monkeypatch, tmp_path):
+    secret = tmp_path / "user_db_password"
+    secret.write_text("p@ss/word:1\n")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://user_service@postgres:5432/user_service_db")
+    monkeypatch.setenv("DATABASE_PASSWORD_FILE", str(secret))
+    assert entrypoint.database_url() == (
+        "postgresql://user_service:p%40ss%2Fword%3A1@postgres:5432/user_service_db"
+    )
+    monkeypatch.setenv("USER_DATABASE_URL", "postgresql://u:given@db/x")
+    monkeypatch.setenv("USER_DATABASE_PASSWORD_FILE", str(secret))
+    assert entrypoint.database_url("USER_") == "postgresql://u:given@db/x"
+
+
+def test_roles_become_the_platforms_commands(entrypoint):
+    web = entrypoint.command_for(["web", "user"])
+    assert web[1:] == [
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:services.common.gunicorn_conf",
+        "services.user:create_app()",
+    ]
+    assert os.environ["PORT"] == "5001"
+    worker = entrypoint.command_for(["worker", "notification"])
+    assert worker[worker.index("-A") + 1] == "services.notification.worker"
+    assert worker[worker.index("-Q") + 1] == "notification"
+    beat = entrypoint.command_for(["beat"])
+    assert beat[beat.index("-A") + 1] == "services.common.beat" and "beat" in beat
+    assert entrypoint.command_for(["health"])[-1] == "services.gateway.health:create_app()"
+    assert entrypoint.command_for(["flask", "--version"]) == ["flask", "--version"]
+
+
+def test_unknown_service_fails_fast():
+    result = run("web", "nosuch", env={"SERVICE_TOKEN": "x"})
+    assert result.returncode == 1
+    assert "unknown service 'nosuch'" in result.stderr
+
+
+def test_database_wait_is_bounded():
+    started = time.monotonic()
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    result = run("flask", "--version", env={"DATABASE_URL": url, "DB_WAIT_SECONDS": "1"})
+    assert result.returncode == 1
+    assert "not reachable" in result.stderr
+    assert time.monotonic() - started < 15
+
+
+def test_other_commands_run_as_given():
+    result = run(
+        sys.executable,
+        "-c",
+        "import os; print(os.environ['DATABASE_URL'])",
+        env={"DATABASE_URL": "sqlite:///x.db"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sqlite:///x.db"
+
+
+def test_migrate_upgrades_every_service_in_the_image(backing):
+    env = {"DB_WAIT_SECONDS": "5"}
+    urls = {}
+    for service in stack.built_services():
+        urls[service.name] = backing.database_url(service.package + "_mig")
+        env[f"{service.env_prefix}_DATABASE_URL"] = urls[service.name]
+    result = run("migrate", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, url in urls.items():
+        engine = create_engine(sqlalchemy_url(url))
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert version.scalar(), name
+        engine.dispose()
+
+
+def test_migrate_requires_each_services_database_url():
+    result = run("migrate", env={"USER_DATABASE_URL": ""})
+    assert result.returncode == 1
+    assert "USER_DATABASE_URL is required" in result.stderr

@@ -1,0 +1,136 @@
+"""Background work end to end, through nginx with real Celery workers and a real SMTP
+server: notifications in-app and by e-mail, the activity log, webhooks (SPEC §6-§8)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from tests.support.api import Account, ApiClient
+
+
+def wait_for(probe, timeout: float = 15.0, interval: float = 0.1):
+    """Poll ``probe`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def team(api: ApiClient) -> tuple[Account, Account, dict]:
+    owner, member = api.account(), api.account()
+    project = api.post("/api/projects", token=owner.access_token, json={"name": "Docs"}).json()
+    added = api.post(
+        f"/api/projects/{project['id']}/members",
+        token=owner.access_token,
+        json={"user_id": member.id, "role": "member"},
+    )
+    assert added.status_code == 201, added.text
+    return owner, member, project
+
+
+def notifications(api: ApiClient, account: Account, kind: str) -> list[dict]:
+    items = api.get("/api/notifications", token=account.access_token).json()["items"]
+    return [n for n in items if n["type"] == kind]
+
+
+def test_assignment_notifies_the_assignee_in_app_and_by_email_not_the_actor(api, smtp):
+    owner, member, project = team(api)
+    task = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Write the user guide"},
+    ).json()
+    assigned = api.patch(
+        f"/api/tasks/{task['id']}", token=owner.access_token, json={"assignee_id": member.id}
+    )
+    assert assigned.status_code == 200
+
+    [notice] = wait_for(lambda: notifications(api, member, "task.assigned"))
+    assert "Write the user guide" in notice["title"] + notice["body"]
+    [mail] = wait_for(lambda: smtp.to(member.email))
+    assert "Write the user guide" in mail["Subject"]
+    time.sleep(0.5)
+    assert notifications(api, owner, "task.assigned") == []
+    assert smtp.to(owner.email) == []
+
+
+def test_status_change_notifies_the_reporter_but_not_the_member_who_made_it(api, smtp):
+    owner, member, project = team(api)
+    task = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Review the API", "assignee_id": member.id},
+    ).json()
+    moved = api.patch(
+        f"/api/tasks/{task['id']}", token=member.access_token, json={"status": "in_progress"}
+    )
+    assert moved.status_code == 200
+    [notice] = wait_for(lambda: notifications(api, owner, "task.status_changed"))
+    assert "in_progress" in notice["title"] + notice["body"]
+    time.sleep(0.5)
+    assert notifications(api, member, "task.status_changed") == []
+
+
+def test_every_action_is_in_the_activity_log_with_changes_and_request_id(api):
+    owner, member, project = team(api)
+    created = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Audit me", "priority": "low"},
+        headers={"X-Request-ID": "e2e-create-request-1"},
+    )
+    task = created.json()
+    updated = api.patch(
+        f"/api/tasks/{task['id']}",
+        token=owner.access_token,
+        json={"priority": "high"},
+        headers={"X-Request-ID": "e2e-update-request-1"},
+    )
+    assert updated.status_code == 200
+
+    def entries() -> dict[str, dict]:
+        response = api.get(
+            f"/api/activities?project_id={project['id']}&entity_type=task",
+            token=member.access_token,
+        )
+        assert response.status_code == 200, response.text
+        found = {e["action"]: e for e in response.json()["items"]}
+        return found if {"task.created", "task.updated"} <= set(found) else {}
+
+    found = wait_for(entries)
+    assert found["task.created"]["request_id"] == "e2e-create-request-1"
+    assert found["task.updated"]["request_id"] == "e2e-update-request-1"
+    assert found["task.updated"]["changes"] == {"priority": ["low", "high"]}
+    assert found["task.updated"]["actor_id"] == owner.id
+    stranger = api.account()
+    outside = api.get(f"/api/activities?project_id={project['id']}", token=stranger.access_token)
+    assert outside.status_code == 200 and outside.json()["items"] == []
+
+
+def test_webhook_receives_a_correctly_signed_delivery(api, webhook_receiver):
+    webhook_receiver.reset()
+    owner, member, project = team(api)
+    created = api.post(
+        "/api/webhooks",
+        token=owner.access_token,
+        json={"url": webhook_receiver.url + "/hook", "event_types": ["task.assigned"]},
+    )
+    assert created.status_code == 201, created.text
+    secret = created.json()["secret"]
+    task = api.post(
+        f"/api/projects/{project['id']}/tasks", token=owner.access_token, json={"title": "Hooked"}
+    ).json()
+    api.patch(f"/api/tasks/{task['id']}", token=owner.access_token, json={"assignee_id": member.id})
+    [delivery] = wait_for(lambda: webhook_receiver.requests)
+    headers = {k.lower(): v for k, v in delivery.headers.items()}
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{delivery.body}"
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = base64.b64encode(hmac.new(key, signed.encode(), hashlib.sha256).digest()).decode()
+    assert f"v1,{expected}" in headers["webhook-signature"].split()
+    body = delivery.json()
+    assert body["type"] == "task.assigned" and body["entity"] == {"type": "task", "id": task["id"]}

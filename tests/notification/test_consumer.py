@@ -1,0 +1,260 @@
+"""Domain events become in-app notifications and e-mails (SPEC §7), once each, never for
+the actor's own action, and as the recipients' preferences say."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from services.notification.models import EmailDelivery, Notification, ProcessedEvent
+from tests.notification.conftest import envelope, task_data
+
+
+def count(database, model, **filters) -> int:
+    with database() as session:
+        return session.scalar(select(func.count()).select_from(model).filter_by(**filters))
+
+
+def notifications_of(client, account) -> list[dict]:
+    response = client.get("/api/notifications", headers=account.headers)
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
+def test_task_assigned_notifies_the_assignee_in_app_and_by_email(
+    client, jobs, smtp, people, database
+):
+    task = task_data(7, title="Ship it", assignee_id=people.bob.id, reporter_id=people.alice.id)
+    event = envelope(
+        "task.assigned",
+        people.alice,
+        data={"task": task},
+        changes={"assignee_id": [None, people.bob.id]},
+    )
+
+    jobs.consume(event)
+
+    [notification] = notifications_of(client, people.bob)
+    assert notification["type"] == "task.assigned"
+    assert notification["title"] == "You were assigned: Ship it"
+    assert notification["read"] is False
+    assert notification["data"]["task_id"] == 7
+    assert notifications_of(client, people.alice) == []
+    assert jobs.send_emails() == 1
+    [message] = smtp.messages
+    assert message["X-Envelope-To"] == people.bob.email
+    assert message["Subject"] == "You were assigned: Ship it"
+    assert "assigned you the task" in message.get_payload(decode=True).decode()
+    with database() as session:
+        delivery = session.scalar(select(EmailDelivery))
+        assert (delivery.status, delivery.attempts, delivery.sent_at is not None) == (
+            "sent",
+            1,
+            True,
+        )
+
+
+def test_the_actor_is_never_notified_of_their_own_action(client, jobs, people, database):
+    task = task_data(assignee_id=people.alice.id, reporter_id=people.alice.id)
+    event = envelope(
+        "task.assigned",
+        people.alice,
+        data={"task": task},
+        changes={"assignee_id": [None, people.alice.id]},
+    )
+
+    jobs.consume(event)
+
+    assert notifications_of(client, people.alice) == []
+    assert count(database, EmailDelivery) == 0
+    assert count(database, ProcessedEvent) == 1
+
+
+def test_a_redelivered_event_notifies_and_mails_once(client, jobs, smtp, people, database):
+    event = envelope(
+        "task.assigned",
+        people.alice,
+        data={"task": task_data(assignee_id=people.bob.id)},
+        changes={"assignee_id": [None, people.bob.id]},
+    )
+
+    jobs.consume(event)
+    jobs.consume(event)
+    jobs.send_emails()
+    jobs.consume(event)
+    with database() as session:
+        delivery_id = session.scalar(select(EmailDelivery.id))
+    jobs.run("notification.send_email", delivery_id)  # a duplicated job
+
+    assert len(notifications_of(client, people.bob)) == 1
+    assert count(database, EmailDelivery) == 1
+    assert len(smtp.messages) == 1
+
+
+def test_status_change_notifies_reporter_and_assignee_but_not_the_actor(client, jobs, people):
+    task = task_data(assignee_id=people.bob.id, reporter_id=people.carol.id, status="done")
+    event = envelope(
+        "task.status_changed",
+        people.bob,
+        data={"task": task},
+        changes={"status": ["in_review", "done"]},
+    )
+
+    jobs.consume(event)
+
+    [notification] = notifications_of(client, people.carol)
+    assert notification["title"] == "Task 1 is now done"
+    assert "from in_review to done" in notification["body"]
+    assert notifications_of(client, people.bob) == []
+
+
+def test_task_fields_directly_in_data_are_understood_too(client, jobs, people):
+    event = envelope(
+        "task.assigned",
+        people.alice,
+        data=task_data(assignee_id=people.bob.id, title="Flat"),
+        changes={"assignee_id": [None, people.bob.id]},
+    )
+
+    jobs.consume(event)
+
+    assert notifications_of(client, people.bob)[0]["title"] == "You were assigned: Flat"
+
+
+def test_a_comment_by_the_assignee_on_their_own_task_notifies_only_the_reporter(
+    client, jobs, people
+):
+    task = task_data(assignee_id=people.bob.id, reporter_id=people.alice.id)
+    comment = {"id": 3, "task_id": 1, "author_id": people.bob.id, "content": "Done, I think."}
+    event = envelope(
+        "comment.created",
+        people.bob,
+        data={"comment": comment, "task": task},
+        entity=("comment", 3),
+    )
+
+    jobs.consume(event)
+
+    assert notifications_of(client, people.bob) == []
+    [notification] = notifications_of(client, people.alice)
+    assert notification["type"] == "comment.created"
+    assert "Done, I think." in notification["body"]
+
+
+def test_a_mention_notifies_the_mentioned_users_only(client, jobs, smtp, people):
+    task = task_data(assignee_id=people.alice.id, reporter_id=people.alice.id)
+    comment = {"id": 4, "task_id": 1, "author_id": people.alice.id, "content": "@bob @carol look"}
+    event = envelope(
+        "comment.mentioned",
+        people.alice,
+        data={
+            "comment": comment,
+            "task": task,
+            "mentioned_user_ids": [people.bob.id, people.carol.id, people.alice.id],
+        },
+        entity=("comment", 4),
+    )
+
+    jobs.consume(event)
+    jobs.send_emails()
+
+    assert [n["type"] for n in notifications_of(client, people.bob)] == ["comment.mentioned"]
+    assert len(notifications_of(client, people.carol)) == 1
+    assert notifications_of(client, people.alice) == []
+    assert sorted(m["X-Envelope-To"] for m in smtp.messages) == sorted(
+        [people.bob.email, people.carol.email]
+    )
+
+
+def test_report_ready_notifies_the_requester(client, jobs, people):
+    event = envelope(
+        "report.completed",
+        None,
+        data={
+            "requester_id": people.carol.id,
+            "report": {"id": 9, "type": "project_summary", "format": "csv"},
+        },
+        entity=("report", 9),
+        project_id=None,
+    )
+
+    jobs.consume(event)
+
+    [notification] = notifications_of(client, people.carol)
+    assert notification["title"] == "Your report is ready"
+    assert "project_summary report (csv)" in notification["body"]
+
+
+def test_password_reset_is_an_email_only_and_its_token_is_not_kept(
+    jobs, smtp, people, database, caplog
+):
+    token = "one-time-reset-token-123456"
+    event = envelope(
+        "user.password_reset_requested",
+        people.alice,
+        data={"email": people.alice.email, "reset_token": token, "expires_in": 1800},
+        entity=("user", people.alice.id),
+        project_id=None,
+    )
+
+    jobs.consume(event)
+    jobs.send_emails()
+
+    [message] = smtp.messages
+    assert message["X-Envelope-To"] == people.alice.email
+    assert token in message.get_payload(decode=True).decode()
+    assert "within 30 minutes" in message.get_payload(decode=True).decode()
+    assert count(database, Notification) == 0
+    with database() as session:
+        delivery = session.scalar(select(EmailDelivery))
+        assert delivery.status == "sent"
+        assert token not in delivery.body
+    assert token not in caplog.text
+
+
+def test_an_smtp_refusal_is_retried_and_the_email_still_arrives_once(jobs, smtp, people, database):
+    event = envelope(
+        "task.assigned",
+        people.alice,
+        data={"task": task_data(assignee_id=people.bob.id)},
+        changes={"assignee_id": [None, people.bob.id]},
+    )
+    jobs.consume(event)
+    smtp.refuse_next(2)
+
+    # Eager runs do not re-run on retry: run the job as each redelivery would.
+    for _ in range(3):
+        with database() as session:
+            delivery_id = session.scalar(select(EmailDelivery.id))
+        jobs.celery.tasks["notification.send_email"].apply(args=[delivery_id])
+
+    assert len(smtp.messages) == 1
+    with database() as session:
+        delivery = session.scalar(select(EmailDelivery))
+        assert (delivery.status, delivery.attempts) == ("sent", 3)
+
+
+def test_an_email_that_keeps_failing_is_marked_failed_and_recorded(
+    app, jobs, smtp, people, database
+):
+    from services.notification.models import FailedJob
+
+    jobs.consume(
+        envelope(
+            "task.assigned",
+            people.alice,
+            data={"task": task_data(assignee_id=people.bob.id)},
+            changes={"assignee_id": [None, people.bob.id]},
+        )
+    )
+    smtp.refuse_next(100)
+    with database() as session:
+        delivery_id = session.scalar(select(EmailDelivery.id))
+    for _ in range(app.config["EMAIL_MAX_RETRIES"] + 1):
+        jobs.celery.tasks["notification.send_email"].apply(args=[delivery_id])
+
+    with database() as session:
+        delivery = session.get(EmailDelivery, delivery_id)
+        assert delivery.status == "failed"
+        assert "451" in delivery.last_error
+        assert session.scalar(select(FailedJob.task_name)) == "notification.send_email"
+    assert smtp.messages == []

@@ -1,0 +1,267 @@
+"""Webhooks: the API, who receives which event, Standard Webhooks signatures, and the
+private-network guard (retries and auto-disable through a real worker: test_worker.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+
+from services.notification.models import WebhookDelivery
+from tests.notification.conftest import envelope, task_data
+
+PATH = "/api/webhooks"
+
+
+def create_webhook(client, account, url, event_types=("task.assigned",), **fields):
+    response = client.post(
+        PATH,
+        json={"url": url, "event_types": list(event_types), **fields},
+        headers=account.headers,
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def assigned_event(actor, assignee, project_id=1):
+    return envelope(
+        "task.assigned",
+        actor,
+        data={"task": task_data(assignee_id=assignee.id)},
+        changes={"assignee_id": [None, assignee.id]},
+        project_id=project_id,
+    )
+
+
+@contextmanager
+def private_targets_refused(app):
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    try:
+        yield
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+
+
+def test_create_shows_the_secret_once(client, receiver, people):
+    created = create_webhook(client, people.alice, receiver.url + "/hook")
+
+    assert created["secret"].startswith("whsec_")
+    assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) == 24
+    assert created["is_active"] is True and created["failure_count"] == 0
+    fetched = client.get(f"{PATH}/{created['id']}", headers=people.alice.headers)
+    assert fetched.status_code == 200
+    assert "secret" not in fetched.json
+    assert "ETag" in fetched.headers
+
+
+def test_webhooks_are_private_to_their_owner_and_admins(client, receiver, people):
+    hook = create_webhook(client, people.alice, receiver.url)
+    create_webhook(client, people.bob, receiver.url)
+
+    assert client.get(f"{PATH}/{hook['id']}", headers=people.bob.headers).status_code == 404
+    assert client.get(f"{PATH}/{hook['id']}", headers=people.root.headers).status_code == 200
+    mine = client.get(PATH, headers=people.alice.headers).json
+    assert [h["id"] for h in mine["items"]] == [hook["id"]]
+    assert client.get(f"{PATH}?all=true", headers=people.alice.headers).status_code == 403
+    assert client.get(f"{PATH}?all=true", headers=people.root.headers).json["total"] == 2
+    response = client.patch(
+        f"{PATH}/{hook['id']}", json={"is_active": False}, headers=people.bob.headers
+    )
+    assert response.status_code == 404
+
+
+def test_patch_with_if_match_and_delete(client, receiver, people):
+    hook = create_webhook(client, people.alice, receiver.url)
+    path = f"{PATH}/{hook['id']}"
+    etag = client.get(path, headers=people.alice.headers).headers["ETag"]
+
+    changed = client.patch(
+        path,
+        json={"event_types": ["comment.created", "comment.created"], "description": "CI"},
+        headers={**people.alice.headers, "If-Match": etag},
+    )
+    assert changed.status_code == 200
+    assert changed.json["event_types"] == ["comment.created"]
+    stale = client.patch(
+        path, json={"is_active": False}, headers={**people.alice.headers, "If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert client.delete(path, headers=people.alice.headers).status_code == 204
+    assert client.get(path, headers=people.alice.headers).status_code == 404
+
+
+def test_unknown_event_types_and_bad_urls_are_refused(client, receiver, people):
+    for body in (
+        {"url": receiver.url, "event_types": ["user.password_reset_requested"]},
+        {"url": receiver.url, "event_types": []},
+        {"url": "ftp://example.com/x", "event_types": ["task.assigned"]},
+        {"url": "not a url", "event_types": ["task.assigned"]},
+    ):
+        response = client.post(PATH, json=body, headers=people.alice.headers)
+        assert response.status_code == 422, body
+
+
+def test_delivery_is_signed_per_standard_webhooks(
+    client, app, jobs, receiver, project_task, people
+):
+    hook = create_webhook(client, people.alice, receiver.url + "/in")
+    project_task.members[1] = [{"user_id": people.alice.id, "role": "member"}]
+    event = assigned_event(people.bob, people.carol)
+
+    jobs.consume(event)
+    assert jobs.deliver_webhooks() == 1
+
+    [received] = receiver.requests
+    assert received.path == "/in"
+    assert received.json() == event
+    headers = {k.lower(): v for k, v in received.headers.items()}
+    assert headers["webhook-id"] == event["event_id"]
+    timestamp = headers["webhook-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
+    key = base64.b64decode(hook["secret"].removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{timestamp}.{received.body}".encode()
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert headers["webhook-signature"] == f"v1,{expected}"
+    assert "x-service-token" not in headers
+
+    log = client.get(f"{PATH}/{hook['id']}/deliveries", headers=people.alice.headers).json
+    [delivery] = log["items"]
+    assert delivery["status"] == "delivered"
+    assert (delivery["attempts"], delivery["response_status"]) == (1, 200)
+    assert delivery["event_type"] == "task.assigned"
+
+
+def test_only_members_of_the_events_project_and_admins_receive_it(
+    client, jobs, receiver, project_task, database, people
+):
+    member_hook = create_webhook(client, people.alice, receiver.url + "/alice")
+    create_webhook(client, people.bob, receiver.url + "/bob")  # no member of project 1
+    admin_hook = create_webhook(client, people.root, receiver.url + "/root")
+    create_webhook(client, people.carol, receiver.url + "/carol", ["comment.created"])
+    project_task.members[1] = [
+        {"user_id": people.alice.id, "role": "viewer"},
+        {"user_id": people.carol.id, "role": "member"},
+    ]
+
+    jobs.consume(assigned_event(people.carol, people.alice))
+
+    with database() as session:
+        targets = set(session.scalars(select(WebhookDelivery.webhook_id)))
+    assert targets == {member_hook["id"], admin_hook["id"]}
+    assert len([c for c in project_task.calls if "/members" in c]) == 1
+
+
+def test_password_reset_events_never_reach_webhooks(client, jobs, receiver, database, people):
+    create_webhook(client, people.root, receiver.url, ["task.assigned", "comment.created"])
+
+    jobs.consume(
+        envelope(
+            "user.password_reset_requested",
+            people.root,
+            data={"email": people.root.email, "reset_token": "secret-token"},
+            entity=("user", people.root.id),
+            project_id=None,
+        )
+    )
+
+    with database() as session:
+        assert session.scalars(select(WebhookDelivery)).all() == []
+
+
+def test_the_test_endpoint_sends_a_signed_test_event(client, jobs, receiver, people):
+    hook = create_webhook(client, people.alice, receiver.url)
+
+    response = client.post(f"{PATH}/{hook['id']}/test", headers=people.alice.headers)
+
+    assert response.status_code == 202
+    assert response.json["event_type"] == "webhook.test"
+    jobs.deliver_webhooks()
+    [received] = receiver.requests
+    assert received.json()["type"] == "webhook.test"
+    assert received.json()["actor"]["id"] == people.alice.id
+
+
+def test_a_reenabled_webhook_starts_with_a_clean_record(client, database, receiver, people):
+    from services.notification.models import Webhook
+    from services.notification.webhooks.signing import new_secret
+
+    with database() as session:
+        hook = Webhook(
+            owner_id=people.alice.id,
+            url=receiver.url,
+            secret=new_secret(),
+            event_types=["task.assigned"],
+            is_active=False,
+            failure_count=5,
+        )
+        session.add(hook)
+        session.commit()
+        hook_id = hook.id
+    assert client.post(f"{PATH}/{hook_id}/test", headers=people.alice.headers).status_code == 409
+
+    response = client.patch(
+        f"{PATH}/{hook_id}", json={"is_active": True}, headers=people.alice.headers
+    )
+
+    assert response.json["is_active"] is True
+    assert response.json["failure_count"] == 0 and response.json["disabled_at"] is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+def test_private_targets_are_refused_unless_allowed(client, app, people, url):
+    with private_targets_refused(app):
+        response = client.post(
+            PATH, json={"url": url, "event_types": ["task.assigned"]}, headers=people.alice.headers
+        )
+    assert response.status_code == 422
+    assert "url" in response.json["errors"]
+
+
+def test_a_public_address_is_accepted_when_private_ones_are_refused(client, app, people):
+    with private_targets_refused(app):
+        response = client.post(
+            PATH,
+            json={"url": "https://93.184.215.14/hook", "event_types": ["task.assigned"]},
+            headers=people.alice.headers,
+        )
+    assert response.status_code == 201, response.json
+
+
+def test_delivery_to_a_private_address_is_refused_at_send_time(
+    client, app, jobs, receiver, project_task, database, people
+):
+    hook = create_webhook(client, people.root, receiver.url)
+    jobs.consume(assigned_event(people.alice, people.bob))
+
+    with private_targets_refused(app):
+        jobs.deliver_webhooks()
+
+    assert receiver.requests == [] and receiver.failed == 0
+    with database() as session:
+        delivery = session.scalar(select(WebhookDelivery))
+        assert delivery.status == "failed"
+        assert delivery.last_error.startswith("Refused")
+    hook_now = client.get(f"{PATH}/{hook['id']}", headers=people.root.headers).json
+    assert hook_now["failure_count"] == 1
+    with private_targets_refused(app):
+        response = client.patch(
+            f"{PATH}/{hook['id']}", json={"url": receiver.url + "/x"}, headers=people.root.headers
+        )
+    assert response.status_code == 422

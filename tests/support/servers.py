@@ -1,0 +1,179 @@
+"""Real servers on loopback for tests: an SMTP server (aiosmtpd) that
+keeps what it receives, a webhook receiver that can be told to fail, and a stand-in for
+the project-task service's internal endpoints (being built elsewhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.support.backing import free_port
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+class _Inbox:
+    """aiosmtpd handler: keeps every message; can refuse the next few with a 451."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.refuse = 0
+        self.rcpt_delay = 0.0
+        self.rcpt_started = threading.Event()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        self.rcpt_started.set()
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self.lock:
+            if self.refuse:
+                self.refuse -= 1
+                return "451 Try again later"
+            message = message_from_bytes(envelope.content)
+            message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+            self.messages.append(message)
+        return "250 OK"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    controller: Controller
+    inbox: _Inbox
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self.inbox.messages)
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+    def refuse_next(self, count: int) -> None:
+        self.inbox.refuse = count
+
+    def clear(self) -> None:
+        with self.inbox.lock:
+            self.inbox.messages.clear()
+            self.inbox.refuse = 0
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def start_smtp() -> SmtpServer:
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return SmtpServer(port, controller, inbox)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """Answers 200, or 500 while ``failures_left`` > 0 (or always, if ``always_fail``)."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    failed: int = 0
+    failures_left: int = 0
+    always_fail: bool = False
+    _server: Any = None
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        received = Received(request.path, dict(request.headers), request.get_data(as_text=True))
+        if self.always_fail or self.failures_left > 0:
+            self.failures_left = max(0, self.failures_left - 1)
+            self.failed += 1
+            response = Response("not now", status=500)
+        else:
+            self.requests.append(received)
+            response = Response("ok", status=200)
+        return response(environ, start_response)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.failed = self.failures_left = 0
+        self.always_fail = False
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+@dataclass
+class ProjectTaskStandIn:
+    """``/internal/projects/<id>/members`` and ``/internal/tasks/due-soon``, scripted."""
+
+    service_token: str
+    url: str = ""
+    members: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    due_soon: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    _server: Any = None
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.calls.append(request.full_path)
+        if request.headers.get("X-Service-Token") != self.service_token:
+            return Response("forbidden", status=403)(environ, start_response)
+        parts = request.path.strip("/").split("/")
+        if parts[:2] == ["internal", "projects"] and parts[3:] == ["members"]:
+            members = self.members.get(int(parts[2]))
+            if members is None:
+                return Response("{}", status=404)(environ, start_response)
+            body = {"items": members}
+        elif request.path == "/internal/tasks/due-soon":
+            body = {"items": self.due_soon}
+        else:
+            return Response("{}", status=404)(environ, start_response)
+        response = Response(json.dumps(body), mimetype="application/json")
+        return response(environ, start_response)
+
+    def reset(self) -> None:
+        self.members.clear()
+        self.due_soon.clear()
+        self.calls.clear()
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+def serve(app: Any) -> Any:
+    """Serve a WSGI callable from a thread on a free loopback port; sets ``app.url``."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.url = f"http://127.0.0.1:{server.server_port}"
+    app._server = server
+    return app
