@@ -71,7 +71,6 @@ class DailySummary(db.Model):
 
 class ProcessedEvent(ProcessedEventMixin, db.Model):
     __tablename__ = "processed_events"
-    __table_args__ = (sa.Index("ix_processed_events_processed_at", "processed_at"),)
 
 
 class FailedJob(FailedJobMixin, db.Model):

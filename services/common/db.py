@@ -108,7 +108,9 @@ class ProcessedEventMixin:
 
     event_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(64), nullable=False)
-    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    processed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, index=True
+    )
 
 
 class FailedJobMixin:

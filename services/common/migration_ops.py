@@ -1,0 +1,101 @@
+"""Alembic operations for the tables every service keeps for the platform's shared
+mechanisms (the event outbox, idempotency records, processed events, failed jobs), so
+each service's migration creates them from this one definition of the mixins in
+:mod:`services.common.db`::
+
+    from services.common.migration_ops import create_platform_tables, drop_platform_tables
+
+    def upgrade():
+        ...  # the service's own tables
+        create_platform_tables("outbox_events", "idempotency_records")
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from services.common.db import UTCDateTime
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _outbox_events() -> None:
+    op.create_table(
+        "outbox_events",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_events_event_id")),
+    )
+    op.create_index(op.f("ix_outbox_events_published_at"), "outbox_events", ["published_at"])
+
+
+def _idempotency_records() -> None:
+    op.create_table(
+        "idempotency_records",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
+        sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
+    )
+    op.create_index(
+        op.f("ix_idempotency_records_created_at"), "idempotency_records", ["created_at"]
+    )
+
+
+def _processed_events() -> None:
+    op.create_table(
+        "processed_events",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("processed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_events")),
+    )
+    op.create_index(op.f("ix_processed_events_processed_at"), "processed_events", ["processed_at"])
+
+
+def _failed_jobs() -> None:
+    op.create_table(
+        "failed_jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_name", sa.String(length=128), nullable=False),
+        sa.Column("task_id", sa.String(length=64), nullable=True),
+        sa.Column("args", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("failed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_failed_jobs")),
+    )
+    op.create_index(op.f("ix_failed_jobs_failed_at"), "failed_jobs", ["failed_at"])
+    op.create_index(op.f("ix_failed_jobs_task_name"), "failed_jobs", ["task_name"])
+
+
+_CREATORS = {
+    "outbox_events": _outbox_events,
+    "idempotency_records": _idempotency_records,
+    "processed_events": _processed_events,
+    "failed_jobs": _failed_jobs,
+}
+
+
+def create_platform_tables(*names: str) -> None:
+    """Create the named shared tables (with their indexes)."""
+    for name in names:
+        _CREATORS[name]()
+
+
+def drop_platform_tables(*names: str) -> None:
+    """Drop the named shared tables (their indexes go with them)."""
+    for name in names:
+        op.drop_table(name)
