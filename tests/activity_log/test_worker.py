@@ -3,17 +3,13 @@ consumes events from Redis into the database, and records a job it gives up on."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 
 import pytest
 from sqlalchemy import select
 
 from services.activity_log.models import Activity, FailedJob
-from services.common.config import REPO_ROOT
+from tests.support.worker import celery_worker
 
 
 def wait_for(condition, timeout: float = 30.0):
@@ -29,47 +25,14 @@ def wait_for(condition, timeout: float = 30.0):
 @pytest.fixture
 def worker(app, user_service, project_task, tmp_path):
     """The worker as a subprocess on the test database and Redis; stopped afterwards."""
-    config = app.config
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))},
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": config["REDIS_URL"],
-        "SERVICE_TOKEN": config["SERVICE_TOKEN"],
-        "USER_SERVICE_URL": user_service.url,
-        "PROJECT_TASK_SERVICE_URL": project_task.url,
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = tmp_path / "worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "services.activity_log.worker",
-        "worker",
-        "-Q",
-        "activity",
-        "--pool=solo",
-        "-c",
-        "1",
-        "-n",
-        f"activity-test-{uuid.uuid4().hex[:8]}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT
-        )
-    process.log = log
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    with celery_worker(
+        "activity-log",
+        app,
+        tmp_path / "worker.log",
+        USER_SERVICE_URL=user_service.url,
+        PROJECT_TASK_SERVICE_URL=project_task.url,
+    ) as process:
+        yield process
 
 
 def test_a_real_worker_consumes_events_and_records_rejected_ones(

@@ -4,17 +4,13 @@ project-task's outbox, Redis and the worker, with nothing faked."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 
 import pytest
 from sqlalchemy import func, select
 
 from services.comment.models import Comment, ProcessedEvent
-from services.common.config import REPO_ROOT
+from tests.support.worker import celery_worker
 
 
 def wait_for(condition, timeout: float = 30.0):
@@ -30,47 +26,14 @@ def wait_for(condition, timeout: float = 30.0):
 @pytest.fixture
 def worker(app, user_service, project_task_service, tmp_path):
     """The worker as a subprocess on the test database and Redis; stopped afterwards."""
-    config = app.config
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))},
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": config["REDIS_URL"],
-        "SERVICE_TOKEN": config["SERVICE_TOKEN"],
-        "USER_SERVICE_URL": user_service.url,
-        "PROJECT_TASK_SERVICE_URL": project_task_service.url,
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = tmp_path / "worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "services.comment.worker",
-        "worker",
-        "-Q",
+    with celery_worker(
         "comment",
-        "--pool=solo",
-        "-c",
-        "1",
-        "-n",
-        f"comment-test-{uuid.uuid4().hex[:8]}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT
-        )
-    process.log = log
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        app,
+        tmp_path / "worker.log",
+        USER_SERVICE_URL=user_service.url,
+        PROJECT_TASK_SERVICE_URL=project_task_service.url,
+    ) as process:
+        yield process
 
 
 def test_deleting_a_task_in_project_task_removes_its_comments(

@@ -4,21 +4,16 @@ retries with backoff; auto-disable with the owner told; the user service's reset
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
 import requests
 from sqlalchemy import select
 
-from services.common.config import REPO_ROOT
 from services.common.redis_store import get_redis
 from services.notification.delivery import QUEUE
 from services.notification.models import FailedJob, WebhookDelivery
 from tests.notification.conftest import TEST_SETTINGS, envelope, task_data
 from tests.support.servers import wait_until
+from tests.support.worker import celery_worker
 
 
 @pytest.fixture(scope="module")
@@ -26,50 +21,18 @@ def worker(_notification_app, user_service, smtp, project_task, tmp_path_factory
     app = _notification_app
     with app.app_context():
         get_redis().delete(QUEUE)  # nothing left over from earlier tests
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "USER_SERVICE_URL": user_service.url,
-        "PROJECT_TASK_SERVICE_URL": project_task.url,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp.port),
-        "LOG_LEVEL": "WARNING",
-        **{key: str(value).lower() for key, value in TEST_SETTINGS.items()},
-    }
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "services.notification.worker",
-                "worker",
-                "-Q",
-                QUEUE,
-                "--pool=solo",
-                "--loglevel=WARNING",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    celery = app.extensions["celery"]
-    ready = wait_until(lambda: bool(celery.control.ping(timeout=0.5)), timeout=30)
-    assert ready, log_path.read_text()
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+    settings = {key: str(value).lower() for key, value in TEST_SETTINGS.items()}
+    with celery_worker(
+        "notification",
+        app,
+        tmp_path_factory.mktemp("worker") / "worker.log",
+        USER_SERVICE_URL=user_service.url,
+        PROJECT_TASK_SERVICE_URL=project_task.url,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp.port),
+        **settings,
+    ) as process:
+        yield process
 
 
 def publish(app, event: dict) -> None:
