@@ -47,7 +47,9 @@ def register_jobs(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from services.activity_log import internal
     from services.activity_log.activities.resources import blp as activities_blp
 
     api = make_api(app)
     api.register_blueprint(activities_blp)
+    app.register_blueprint(internal.blueprint)

@@ -30,4 +30,19 @@ celery.conf.beat_schedule = {
         "schedule": crontab(minute=0),
         "options": {"queue": "notification"},
     },
+    "reporting-expire": {
+        "task": "reporting.expire_reports",
+        "schedule": crontab(hour=4, minute=0),
+        "options": {"queue": "reporting"},
+    },
+    "reporting-schedules": {
+        "task": "reporting.run_schedules",
+        "schedule": crontab(minute="*/5"),
+        "options": {"queue": "reporting"},
+    },
+    "reporting-requeue-stale": {
+        "task": "reporting.requeue_stale",
+        "schedule": 60.0,
+        "options": {"queue": "reporting"},
+    },
 }

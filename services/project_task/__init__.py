@@ -37,7 +37,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from services.project_task import internal
+    from services.project_task import internal, reports
     from services.project_task.members.resources import blp as members_blp
     from services.project_task.projects.resources import blp as projects_blp
     from services.project_task.tasks.resources import blp as tasks_blp
@@ -47,3 +47,4 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(members_blp)
     api.register_blueprint(tasks_blp)
     app.register_blueprint(internal.blueprint)
+    app.register_blueprint(reports.blueprint)

@@ -1,0 +1,318 @@
+"""What a report says, whatever its format: a title, key figures, tables and charts,
+built from one aggregate answer of the owning service (see :mod:`sources`).
+
+``build(requester, type, params)`` fetches the data with one call and lays it out; the
+renderers in :mod:`formats` turn the same :class:`Document` into JSON, CSV or PDF, so
+the three formats always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.reporting import sources
+from services.reporting.access import Requester
+
+TASK_STATUSES = ("todo", "in_progress", "in_review", "done", "cancelled")
+PRIORITIES = ("low", "medium", "high", "critical")
+CHART_BARS = 12
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Chart:
+    """Bars per category; one series, or several side by side (with a legend)."""
+
+    title: str
+    categories: list[str]
+    series: list[tuple[str, list[float]]]
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    data: dict[str, Any]
+    figures: list[tuple[str, Any]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+
+
+def percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def person(user_id: int | None) -> str:
+    return "unassigned" if user_id is None else f"user {user_id}"
+
+
+def _counts_table(title: str, heading: str, counts: dict[str, int], order: tuple[str, ...]):
+    names = [*order, *sorted(set(counts) - set(order))]
+    return Table(title, [heading, "tasks"], [[name, counts.get(name, 0)] for name in names])
+
+
+def _counts_chart(title: str, table: Table) -> Chart:
+    return Chart(
+        title, [str(row[0]) for row in table.rows], [("tasks", [row[1] for row in table.rows])]
+    )
+
+
+def _assignee_table(title: str, assignees: list[dict[str, Any]]) -> Table:
+    return Table(
+        title,
+        ["assignee", "total", "open", "done", "overdue", "estimated hours open"],
+        [
+            [
+                person(a["assignee_id"]),
+                a["total"],
+                a["open"],
+                a["done"],
+                a["overdue"],
+                round(a["estimated_hours_open"], 2),
+            ]
+            for a in assignees
+        ],
+    )
+
+
+def _assignee_chart(title: str, assignees: list[dict[str, Any]], measure: str) -> Chart:
+    top = sorted(assignees, key=lambda a: -a[measure])[:CHART_BARS]
+    return Chart(
+        title,
+        [person(a["assignee_id"]) for a in top],
+        [(measure, [a[measure] for a in top])],
+    )
+
+
+def project_summary(requester: Requester, params: dict[str, Any]) -> Document:
+    data = sources.project_summary(params["project_id"])
+    project = data["project"]
+    by_status = _counts_table("Tasks by status", "status", data["by_status"], TASK_STATUSES)
+    by_priority = _counts_table("Tasks by priority", "priority", data["by_priority"], PRIORITIES)
+    weekly = Table(
+        "Created vs completed per week",
+        ["week starting", "created", "completed"],
+        [[w["week_start"], w["created"], w["completed"]] for w in data["weekly"]],
+    )
+    return Document(
+        title=f"Project summary: {project['name']}",
+        subtitle=f"Project {project['id']} ({project['status']}), as of {data['today']}",
+        data=data,
+        figures=[
+            ("Total tasks", data["total"]),
+            ("Open tasks", data["open"]),
+            ("Overdue tasks", data["overdue"]),
+            ("Completion rate", percent(data["completion_rate"])),
+            ("Estimated hours", data["estimated_hours"]),
+            ("Actual hours", data["actual_hours"]),
+        ],
+        tables=[
+            by_status,
+            by_priority,
+            _assignee_table("Tasks per assignee", data["by_assignee"]),
+            weekly,
+        ],
+        charts=[
+            _counts_chart("Tasks by status", by_status),
+            _counts_chart("Tasks by priority", by_priority),
+            _assignee_chart("Tasks per assignee", data["by_assignee"], "total"),
+            Chart(
+                "Created vs completed per week",
+                [str(w["week_start"])[5:] for w in data["weekly"]],
+                [
+                    ("created", [w["created"] for w in data["weekly"]]),
+                    ("completed", [w["completed"] for w in data["weekly"]]),
+                ],
+            ),
+        ],
+    )
+
+
+def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
+    project_id = params.get("project_id")
+    user_id = params.get("user_id")
+    if user_id is None and not (requester.is_admin or project_id is not None):
+        user_id = requester.id
+    data = sources.user_workload(user_id, project_id)
+    scope = [f"project {project_id}" if project_id else "all your projects"]
+    if requester.is_admin and not project_id:
+        scope = ["every project"]
+    if user_id is not None:
+        scope.append(person(user_id))
+    by_status: dict[str, int] = {}
+    for assignee in data["assignees"]:
+        for status, count in assignee["by_status"].items():
+            by_status[status] = by_status.get(status, 0) + count
+    status_table = _counts_table("Tasks by status", "status", by_status, TASK_STATUSES)
+    return Document(
+        title="User workload",
+        subtitle=f"{', '.join(scope)}, as of {data['today']}",
+        data=data,
+        figures=[
+            ("Total tasks", data["total"]),
+            ("Open tasks", data["open"]),
+            ("Overdue tasks", data["overdue"]),
+            ("Assignees", len(data["assignees"])),
+        ],
+        tables=[
+            _assignee_table("Workload per assignee", data["assignees"]),
+            status_table,
+            Table(
+                "Per project",
+                ["project", "assignee", "total", "open", "overdue"],
+                [
+                    [p["project_id"], person(p["assignee_id"]), p["total"], p["open"], p["overdue"]]
+                    for p in data["by_project"]
+                ],
+            ),
+        ],
+        charts=[
+            _assignee_chart("Open tasks per assignee", data["assignees"], "open"),
+            _counts_chart("Tasks by status", status_table),
+        ],
+    )
+
+
+def overdue_tasks(requester: Requester, params: dict[str, Any]) -> Document:
+    project_id = params.get("project_id")
+    member_id = None if project_id is not None or requester.is_admin else requester.id
+    data = sources.overdue(member_id, project_id, params.get("assignee_id"))
+    by_priority = _counts_table("Overdue by priority", "priority", data["by_priority"], PRIORITIES)
+    by_project = Table(
+        "Overdue by project",
+        ["project", "tasks"],
+        [[p["project_id"], p["count"]] for p in data["by_project"]],
+    )
+    scope = f"project {project_id}" if project_id else "every project"
+    if member_id is not None:
+        scope = "your projects"
+    return Document(
+        title="Overdue tasks",
+        subtitle=f"{scope}, as of {data['today']}",
+        data=data,
+        figures=[("Overdue tasks", data["total"]), ("Listed", len(data["tasks"]))],
+        tables=[
+            by_priority,
+            by_project,
+            Table(
+                "Overdue tasks",
+                ["id", "title", "project", "assignee", "priority", "status", "due", "days overdue"],
+                [
+                    [
+                        t["id"],
+                        t["title"],
+                        t["project_id"],
+                        person(t["assignee_id"]),
+                        t["priority"],
+                        t["status"],
+                        t["due_date"],
+                        t["days_overdue"],
+                    ]
+                    for t in data["tasks"]
+                ],
+            ),
+        ],
+        charts=[
+            _counts_chart("Overdue by priority", by_priority),
+            Chart(
+                "Overdue by project",
+                [f"project {row[0]}" for row in by_project.rows[:CHART_BARS]],
+                [("tasks", [row[1] for row in by_project.rows[:CHART_BARS]])],
+            ),
+        ],
+    )
+
+
+def activity_summary(requester: Requester, params: dict[str, Any]) -> Document:
+    project_id = params.get("project_id")
+    data = sources.activity_summary(project_id, params["days"])
+    by_action = Table(
+        "Entries by action",
+        ["action", "entries"],
+        [[a["action"], a["count"]] for a in data["by_action"]],
+    )
+    by_day = Table(
+        "Entries by day", ["day", "entries"], [[d["day"], d["count"]] for d in data["by_day"]]
+    )
+    scope = f"project {project_id}" if project_id else "the whole platform"
+    return Document(
+        title="Activity summary",
+        subtitle=f"{scope}, last {data['days']} days",
+        data=data,
+        figures=[("Total entries", data["total"]), ("Days", data["days"])],
+        tables=[by_action, by_day],
+        charts=[
+            Chart(
+                "Entries by action",
+                [row[0] for row in by_action.rows[:CHART_BARS]],
+                [("entries", [row[1] for row in by_action.rows[:CHART_BARS]])],
+            ),
+            Chart(
+                "Entries by day",
+                [str(row[0])[5:] for row in by_day.rows],
+                [("entries", [row[1] for row in by_day.rows])],
+            ),
+        ],
+    )
+
+
+def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
+    data = sources.system()
+    tasks = data["tasks"]
+    by_status = _counts_table("Tasks by status", "status", tasks["by_status"], TASK_STATUSES)
+    by_priority = _counts_table(
+        "Tasks by priority", "priority", data["tasks_by_priority"], PRIORITIES
+    )
+    projects = Table(
+        "Projects by status",
+        ["status", "projects"],
+        [[k, v] for k, v in data["projects_by_status"].items()],
+    )
+    return Document(
+        title="System overview",
+        subtitle=f"Every project, as of {data['today']}",
+        data=data,
+        figures=[
+            ("Projects", data["projects"]),
+            ("Members", data["members"]),
+            ("Total tasks", tasks["total"]),
+            ("Open tasks", tasks["open"]),
+            ("Overdue tasks", tasks["overdue"]),
+            ("Due this week", tasks["due_this_week"]),
+            ("Completion rate", percent(tasks["completion_rate"])),
+            ("Created in the last 7 days", data["created_last_7_days"]),
+            ("Created in the last 30 days", data["created_last_30_days"]),
+        ],
+        tables=[projects, by_status, by_priority],
+        charts=[
+            _counts_chart("Tasks by status", by_status),
+            _counts_chart("Tasks by priority", by_priority),
+            Chart(
+                "Projects by status",
+                [r[0] for r in projects.rows],
+                [("projects", [r[1] for r in projects.rows])],
+            ),
+        ],
+    )
+
+
+BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document]] = {
+    "project_summary": project_summary,
+    "user_workload": user_workload,
+    "overdue_tasks": overdue_tasks,
+    "activity_summary": activity_summary,
+    "system_overview": system_overview,
+}
+
+
+def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document:
+    """The report's document, from one call to the service that owns its data."""
+    return BUILDERS[report_type](requester, params)

@@ -1,0 +1,116 @@
+"""Quick views, computed on request: your dashboard and a project's summary (SPEC §9).
+
+Access is checked first (the dashboard is only ever your own; a project summary needs
+membership, or the global admin role). Answers are then cached in Redis for
+``QUICK_CACHE_SECONDS`` under a key naming the user (and the project), so one user's
+figures are never served to another. ``Cache-Control: no-cache`` on the request skips
+the cached answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from redis.exceptions import RedisError
+
+from services.common.auth import current_principal, require_auth
+from services.common.errors import abort
+from services.common.redis_store import get_redis
+from services.reporting import sources
+from services.reporting.quick.schemas import DashboardSchema, ProjectSummarySchema
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "quick", __name__, url_prefix="/api/reports/quick", description="Quick report views"
+)
+
+CACHE_PREFIX = "reporting:quick"
+
+
+def _unavailable() -> None:
+    abort(
+        503,
+        "Report data is unavailable; try again shortly.",
+        code="service_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def cached(key: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """``compute()``'s answer, from the cache when fresh; and ``hit`` or ``miss``."""
+    ttl = current_app.config["QUICK_CACHE_SECONDS"]
+    use_cache = ttl > 0
+    if use_cache and "no-cache" not in request.headers.get("Cache-Control", ""):
+        try:
+            raw = get_redis().get(key)
+        except RedisError as exc:
+            log.warning("quick view cache unavailable: %s", exc)
+            raw, use_cache = None, False
+        if raw is not None:
+            return json.loads(raw), "hit"
+    value = compute()
+    if use_cache:
+        try:
+            get_redis().set(key, json.dumps(value), px=int(ttl * 1000))
+        except RedisError as exc:
+            log.warning("quick view cache unavailable: %s", exc)
+    return value, "miss"
+
+
+def _headers(state: str) -> dict[str, str]:
+    return {"X-Cache": state, "Cache-Control": "private, no-store"}
+
+
+@blp.route("/dashboard")
+class Dashboard(MethodView):
+    decorators = [require_auth]
+
+    @blp.response(200, DashboardSchema)
+    def get(self):
+        """Your dashboard: projects, tasks by status, overdue, due this week, completion
+        rate and your open tasks."""
+        principal = current_principal()
+
+        def compute() -> dict[str, Any]:
+            try:
+                return DashboardSchema().dump(sources.dashboard(principal.id))
+            except (sources.SourceUnavailable, sources.SourceNotFound):
+                _unavailable()
+
+        value, state = cached(f"{CACHE_PREFIX}:dashboard:{principal.id}", compute)
+        return value, 200, _headers(state)
+
+
+@blp.route("/project-summary/<int:project_id>")
+class QuickProjectSummary(MethodView):
+    decorators = [require_auth]
+
+    @blp.response(200, ProjectSummarySchema)
+    def get(self, project_id: int):
+        """A project's summary: by status, priority and assignee, overdue, completion
+        rate, created vs completed per week (members; global admins: any project)."""
+        principal = current_principal()
+        try:
+            if not principal.is_admin and sources.project_role(project_id, principal.id) is None:
+                abort(404, "No such project.")
+        except sources.SourceUnavailable:
+            _unavailable()
+
+        def compute() -> dict[str, Any]:
+            try:
+                return ProjectSummarySchema().dump(sources.project_summary(project_id))
+            except sources.SourceNotFound:
+                abort(404, "No such project.")
+            except sources.SourceUnavailable:
+                _unavailable()
+
+        key = f"{CACHE_PREFIX}:project-summary:{principal.id}:{project_id}"
+        value, state = cached(key, compute)
+        return value, 200, _headers(state)

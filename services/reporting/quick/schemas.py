@@ -1,0 +1,116 @@
+"""Schemas of the quick views (what project-task's aggregates answer, passed through).
+
+Dates stay as the ``YYYY-MM-DD`` strings project-task sends, so a cached answer is
+served as it was computed."""
+
+import marshmallow as ma
+
+
+def _date(**kwargs) -> ma.fields.String:
+    metadata = {"format": "date", **kwargs.pop("metadata", {})}
+    return ma.fields.String(metadata=metadata, **kwargs)
+
+
+class CountsField(ma.fields.Dict):
+    """``{name: count}``."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(keys=ma.fields.String(), values=ma.fields.Integer(), **kwargs)
+
+
+class DashboardProjectSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    status = ma.fields.String()
+    role = ma.fields.String()
+    task_count = ma.fields.Integer()
+    open = ma.fields.Integer()
+    done = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+
+
+class TaskFiguresSchema(ma.Schema):
+    total = ma.fields.Integer()
+    open = ma.fields.Integer()
+    overdue = ma.fields.Integer(metadata={"description": "Open, due before today (UTC)"})
+    due_this_week = ma.fields.Integer(
+        metadata={"description": "Open, due from today to this ISO week's Sunday"}
+    )
+    completion_rate = ma.fields.Float(metadata={"description": "done / (all - cancelled)"})
+    by_status = CountsField()
+
+
+class TaskLineSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    project_id = ma.fields.Integer()
+    status = ma.fields.String()
+    priority = ma.fields.String()
+    assignee_id = ma.fields.Integer(allow_none=True)
+    due_date = _date(allow_none=True)
+
+
+class MyTasksSchema(ma.Schema):
+    total = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    by_priority = CountsField()
+    next = ma.fields.List(
+        ma.fields.Nested(TaskLineSchema), metadata={"description": "Soonest due first"}
+    )
+
+
+class DashboardSchema(ma.Schema):
+    """Your projects, their tasks by status, overdue, due this week, completion rate and
+    your open tasks."""
+
+    user_id = ma.fields.Integer()
+    today = _date()
+    week_end = _date()
+    project_count = ma.fields.Integer()
+    projects = ma.fields.List(ma.fields.Nested(DashboardProjectSchema))
+    tasks = ma.fields.Nested(TaskFiguresSchema)
+    my_open_tasks = ma.fields.Nested(MyTasksSchema)
+
+
+class ProjectBriefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    status = ma.fields.String()
+    priority = ma.fields.String()
+    owner_id = ma.fields.Integer()
+    start_date = _date(allow_none=True)
+    end_date = _date(allow_none=True)
+
+
+class AssigneeFiguresSchema(ma.Schema):
+    assignee_id = ma.fields.Integer(allow_none=True, metadata={"description": "null: unassigned"})
+    total = ma.fields.Integer()
+    open = ma.fields.Integer()
+    done = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    by_status = CountsField()
+    estimated_hours_open = ma.fields.Float()
+
+
+class WeekSchema(ma.Schema):
+    week_start = _date(metadata={"description": "Monday (UTC) of the ISO week"})
+    created = ma.fields.Integer()
+    completed = ma.fields.Integer()
+
+
+class ProjectSummarySchema(ma.Schema):
+    """A project's tasks by status, priority and assignee, overdue, completion rate, and
+    created vs completed per week for the last eight weeks."""
+
+    project = ma.fields.Nested(ProjectBriefSchema)
+    today = _date()
+    total = ma.fields.Integer()
+    open = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    completion_rate = ma.fields.Float()
+    estimated_hours = ma.fields.Float()
+    actual_hours = ma.fields.Float()
+    by_status = CountsField()
+    by_priority = CountsField()
+    by_assignee = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
+    weekly = ma.fields.List(ma.fields.Nested(WeekSchema))

@@ -1,0 +1,101 @@
+"""Report schedules: list, create, read, delete (SPEC §9). The beat job
+``reporting.run_schedules`` makes their reports, which are e-mailed when ready."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select, update
+
+from services.common.auth import Principal, current_principal, require_auth
+from services.common.concurrency import check_if_match, etag_of
+from services.common.db import utcnow
+from services.common.errors import abort
+from services.common.idempotency import idempotent
+from services.common.pagination import link_header, paginate
+from services.reporting.extensions import db
+from services.reporting.models import Report, ReportSchedule
+from services.reporting.reports.resources import check_request
+from services.reporting.schedules.schemas import (
+    ScheduleCreateSchema,
+    ScheduleListArgsSchema,
+    SchedulePageSchema,
+    ScheduleSchema,
+)
+from services.reporting.schedules.timing import next_run
+
+blp = Blueprint(
+    "report_schedules",
+    __name__,
+    url_prefix="/api/report-schedules",
+    description="Scheduled reports",
+)
+
+_schema = ScheduleSchema()
+
+
+def load_schedule(schedule_id: int, principal: Principal) -> ReportSchedule:
+    """The schedule if it is the caller's (or the caller is an admin); else 404."""
+    schedule = db.session.get(ReportSchedule, schedule_id)
+    if schedule is None or (schedule.owner_id != principal.id and not principal.is_admin):
+        abort(404, "No such report schedule.")
+    return schedule
+
+
+@blp.route("")
+class Schedules(MethodView):
+    decorators = [require_auth]
+
+    @blp.arguments(ScheduleListArgsSchema, location="query")
+    @blp.response(200, SchedulePageSchema)
+    def get(self, args):
+        """Your report schedules (global admins: everyone's with all=true)."""
+        principal = current_principal()
+        if args["all"] and not principal.is_admin:
+            abort(403, "Only admins can list everyone's schedules.", code="forbidden")
+        query = select(ReportSchedule)
+        if not args["all"]:
+            query = query.where(ReportSchedule.owner_id == principal.id)
+        query = query.order_by(ReportSchedule.created_at.desc(), ReportSchedule.id.desc())
+        page = paginate(db.session, query, args["page"], args["per_page"])
+        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+
+    @idempotent
+    @blp.arguments(ScheduleCreateSchema)
+    @blp.response(201, ScheduleSchema)
+    def post(self, data):
+        """Schedule a report, daily or weekly, e-mailed to you when ready."""
+        principal = current_principal()
+        data["params"] = check_request(principal, data["type"], data["params"])
+        schedule = ReportSchedule(
+            owner_id=principal.id,
+            next_run_at=next_run(data["frequency"], data["weekday"], data["hour"], utcnow()),
+            **data,
+        )
+        db.session.add(schedule)
+        db.session.commit()
+        location = url_for("report_schedules.ScheduleById", schedule_id=schedule.id)
+        return schedule, 201, {"Location": location, "ETag": etag_of(_schema.dump(schedule))}
+
+
+@blp.route("/<int:schedule_id>")
+class ScheduleById(MethodView):
+    decorators = [require_auth]
+
+    @blp.response(200, ScheduleSchema)
+    def get(self, schedule_id: int):
+        """One of your report schedules (admins: anyone's)."""
+        schedule = load_schedule(schedule_id, current_principal())
+        return schedule, 200, {"ETag": etag_of(_schema.dump(schedule))}
+
+    @blp.response(204)
+    def delete(self, schedule_id: int):
+        """Stop a schedule (the reports it made stay)."""
+        schedule = load_schedule(schedule_id, current_principal())
+        check_if_match(_schema.dump(schedule))
+        db.session.execute(
+            update(Report).where(Report.schedule_id == schedule.id).values(schedule_id=None)
+        )
+        db.session.delete(schedule)
+        db.session.commit()
