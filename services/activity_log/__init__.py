@@ -8,8 +8,8 @@ from flask import Flask
 
 from services.activity_log.config import Config
 from services.activity_log.extensions import db, limiter, migrate
-from services.common import auth, consumers, init_service, make_api, ratelimit
-from services.common.celery_app import celery_init_app
+from services.common import auth, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "activity_log")
@@ -41,9 +41,14 @@ def register_jobs(app: Flask) -> None:
     from services.activity_log import jobs  # noqa: F401 (registers the tasks)
     from services.activity_log.models import FailedJob, ProcessedEvent
 
-    celery_init_app(app)
-    consumers.init_app(app, db, ProcessedEvent)
-    app.extensions["failed_jobs"] = (db, FailedJob)
+    init_worker(
+        app,
+        db,
+        task_prefix="activity_log",
+        queue="activity",
+        failed_jobs=FailedJob,
+        processed_events=ProcessedEvent,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,7 +8,8 @@ from flask import Flask
 
 from services.attachment.config import Config
 from services.attachment.extensions import db, limiter, migrate
-from services.common import auth, consumers, events, init_service, make_api, ratelimit
+from services.common import auth, events, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "attachment")
@@ -43,11 +44,14 @@ def register_extensions(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from services.attachment import jobs, models  # noqa: F401 (registers the jobs)
 
-    # events.init_app made the app's Celery instance.
-    celery = app.extensions["celery"]
-    celery.conf.task_routes = {"attachment.*": {"queue": QUEUE}}
-    consumers.init_app(app, db, models.ProcessedEvent)
-    app.extensions["failed_jobs"] = (db, models.FailedJob)
+    init_worker(
+        app,
+        db,
+        task_prefix="attachment",
+        queue=QUEUE,
+        failed_jobs=models.FailedJob,
+        processed_events=models.ProcessedEvent,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,7 +8,8 @@ from flask import Flask
 
 from services.comment.config import Config
 from services.comment.extensions import db, limiter, migrate
-from services.common import auth, consumers, events, idempotency, init_service, make_api, ratelimit
+from services.common import auth, events, idempotency, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "comment")
@@ -44,11 +45,14 @@ def register_extensions(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from services.comment import jobs, models  # noqa: F401 (registers the jobs)
 
-    # events.init_app made the app's Celery instance.
-    celery = app.extensions["celery"]
-    celery.conf.task_routes = {"comment.*": {"queue": QUEUE}}
-    consumers.init_app(app, db, models.ProcessedEvent)
-    app.extensions["failed_jobs"] = (db, models.FailedJob)
+    init_worker(
+        app,
+        db,
+        task_prefix="comment",
+        queue=QUEUE,
+        failed_jobs=models.FailedJob,
+        processed_events=models.ProcessedEvent,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

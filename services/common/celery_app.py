@@ -16,6 +16,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask, current_app
 
+from services.common import consumers
 from services.common.config import env
 from services.common.redaction import redact
 from services.common.worker_heartbeat import Heartbeat
@@ -28,6 +29,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
     transport = {
         # A job whose worker died unacknowledged is redelivered after this long.
         "visibility_timeout": env("CELERY_VISIBILITY_TIMEOUT", 3600, int),
+        # Look for such jobs every 10 s (kombu's default scans only every 10th tick,
+        # which adds up to 100 s on top of the timeout).
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 1,
         "socket_timeout": 2,
         "max_retries": 0,
@@ -90,4 +94,24 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.steps["worker"].add(Heartbeat)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def init_worker(
+    app: Flask,
+    db: Any,
+    *,
+    task_prefix: str,
+    queue: str,
+    failed_jobs: type,
+    processed_events: type | None = None,
+) -> Celery:
+    """Wire a service's background jobs: its Celery app (made here unless the outbox
+    already made it), every ``<task_prefix>.*`` task routed to the service's own queue,
+    the table failed jobs are kept in, and (for consumers) the processed-events table."""
+    celery_app = app.extensions.get("celery") or celery_init_app(app)
+    celery_app.conf.task_routes = {f"{task_prefix}.*": {"queue": queue}}
+    app.extensions["failed_jobs"] = (db, failed_jobs)
+    if processed_events is not None:
+        consumers.init_app(app, db, processed_events)
     return celery_app

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.common import auth, consumers, idempotency, init_service, make_api, ratelimit
-from services.common.celery_app import celery_init_app
+from services.common import auth, idempotency, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 from services.notification.config import Config
 from services.notification.delivery import QUEUE
@@ -43,11 +43,14 @@ def register_extensions(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from services.notification import jobs, models  # noqa: F401 (registers the jobs)
 
-    celery = celery_init_app(app)
-    # Everything this service runs or schedules goes to its own queue.
-    celery.conf.task_routes = {"notification.*": {"queue": QUEUE}}
-    consumers.init_app(app, db, models.ProcessedEvent)
-    app.extensions["failed_jobs"] = (db, models.FailedJob)
+    init_worker(
+        app,
+        db,
+        task_prefix="notification",
+        queue=QUEUE,
+        failed_jobs=models.FailedJob,
+        processed_events=models.ProcessedEvent,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

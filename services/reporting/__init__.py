@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import Flask
 
 from services.common import auth, events, idempotency, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 from services.reporting.config import Config
 from services.reporting.extensions import db, limiter, migrate
@@ -53,10 +54,13 @@ def register_extensions(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from services.reporting import jobs, models  # noqa: F401 (registers the jobs)
 
-    # events.init_app made the app's Celery instance.
-    celery = app.extensions["celery"]
-    celery.conf.task_routes = {"reporting.*": {"queue": QUEUE}}
-    app.extensions["failed_jobs"] = (db, models.FailedJob)
+    init_worker(
+        app,
+        db,
+        task_prefix="reporting",
+        queue=QUEUE,
+        failed_jobs=models.FailedJob,
+    )
 
 
 def register_blueprints(app: Flask) -> None:
