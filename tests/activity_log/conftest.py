@@ -5,20 +5,15 @@ accounts made once per run, and a factory of real event envelopes."""
 from __future__ import annotations
 
 import os
-import uuid
-from contextlib import contextmanager
-from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import g
 from flask_migrate import upgrade
 
 from services.activity_log import MIGRATIONS, create_app
 from services.activity_log.config import Config
 from services.activity_log.extensions import db
-from services.common.events import build_envelope
 from services.common.redis_store import get_redis
 from services.common.testing import configure_for_tests, empty_tables
 from tests.activity_log.project_task_stand_in import start_project_task_stand_in
@@ -59,24 +54,6 @@ def app(_activity_app, project_task):
         get_redis().flushdb()
 
 
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 @pytest.fixture(scope="session")
 def people(user_service) -> SimpleNamespace:
     """Accounts made once per run (activity rows are emptied between tests, users are not):
@@ -86,30 +63,6 @@ def people(user_service) -> SimpleNamespace:
         member=user_service.account(),
         stranger=user_service.account(),
     )
-
-
-@pytest.fixture
-def envelope(app):
-    """``envelope("task.created", actor=..., entity=("task", 1), ...)``: a real envelope
-    built by ``services.common.events`` inside a request, optionally re-dated."""
-
-    def build(
-        event_type: str,
-        *,
-        actor: Any,
-        entity: tuple[str, int],
-        occurred_at: datetime | None = None,
-        request_id: str | None = None,
-        **fields: Any,
-    ) -> dict[str, Any]:
-        with app.test_request_context():
-            g.request_id = request_id or uuid.uuid4().hex
-            built = build_envelope(event_type, actor=actor, entity=entity, **fields)
-        if occurred_at is not None:
-            built["occurred_at"] = occurred_at.isoformat()
-        return built
-
-    return build
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import io
 import shutil
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import g
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -22,7 +19,6 @@ from services.attachment import MIGRATIONS, create_app
 from services.attachment.config import Config
 from services.attachment.extensions import db
 from services.attachment.models import Attachment, OutboxEvent
-from services.common.events import build_envelope
 from services.common.testing import configure_for_tests, empty_tables
 
 
@@ -57,24 +53,6 @@ def app(_attachment_app, storage_dir):
         empty_tables(db)
     for child in storage_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
 
 
 @pytest.fixture
@@ -143,33 +121,6 @@ def upload(client, team, people):
         )
 
     return send
-
-
-@pytest.fixture
-def outbox(database):
-    """``outbox(type=None)``: the payloads of the outbox rows (of one type), oldest first."""
-
-    def payloads(event_type: str | None = None) -> list[dict]:
-        query = select(OutboxEvent).order_by(OutboxEvent.id)
-        if event_type:
-            query = query.where(OutboxEvent.type == event_type)
-        with database() as session:
-            return [row.payload for row in session.scalars(query)]
-
-    return payloads
-
-
-@pytest.fixture
-def envelope(app):
-    """``envelope("task.deleted", actor=..., entity=("task", 1), ...)``: a real envelope
-    built by ``services.common.events`` inside a request."""
-
-    def build(event_type: str, *, actor: Any, entity: tuple[str, int], **fields: Any) -> dict:
-        with app.test_request_context():
-            g.request_id = uuid.uuid4().hex
-            return build_envelope(event_type, actor=actor, entity=entity, **fields)
-
-    return build
 
 
 @pytest.fixture

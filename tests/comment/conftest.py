@@ -4,21 +4,15 @@ project with a member of each role and a task), and real event envelopes."""
 
 from __future__ import annotations
 
-import uuid
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import g
 from flask_migrate import upgrade
-from sqlalchemy import func, select
 
 from services.comment import MIGRATIONS, create_app
 from services.comment.config import Config
 from services.comment.extensions import db
-from services.comment.models import OutboxEvent
-from services.common.events import build_envelope
 from services.common.testing import configure_for_tests, empty_tables
 
 
@@ -46,24 +40,6 @@ def app(_comment_app):
     _comment_app.extensions["profile_directory"].clear()
     with _comment_app.app_context():
         empty_tables(db)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
 
 
 @pytest.fixture(scope="session")
@@ -100,44 +76,6 @@ def post_comment(client, team, people):
         return response.json
 
     return post
-
-
-@pytest.fixture
-def outbox(database):
-    """``outbox(type=None)``: the payloads of the outbox rows (of one type), oldest first."""
-
-    def payloads(event_type: str | None = None) -> list[dict]:
-        query = select(OutboxEvent).order_by(OutboxEvent.id)
-        if event_type:
-            query = query.where(OutboxEvent.type == event_type)
-        with database() as session:
-            return [row.payload for row in session.scalars(query)]
-
-    return payloads
-
-
-@pytest.fixture
-def count_rows(database):
-    """``count_rows(Model)``: how many rows the table holds."""
-
-    def count(model) -> int:
-        with database() as session:
-            return session.scalar(select(func.count()).select_from(model))
-
-    return count
-
-
-@pytest.fixture
-def envelope(app):
-    """``envelope("task.deleted", actor=..., entity=("task", 1), ...)``: a real envelope
-    built by ``services.common.events`` inside a request."""
-
-    def build(event_type: str, *, actor: Any, entity: tuple[str, int], **fields: Any) -> dict:
-        with app.test_request_context():
-            g.request_id = uuid.uuid4().hex
-            return build_envelope(event_type, actor=actor, entity=entity, **fields)
-
-    return build
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ service's jobs in the test process."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -111,24 +110,6 @@ def app(_notification_app, smtp, receiver, project_task):
     smtp.clear()
     receiver.reset()
     project_task.reset()
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="session")

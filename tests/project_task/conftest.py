@@ -14,14 +14,13 @@ from types import SimpleNamespace
 import pytest
 import requests
 from flask_migrate import upgrade
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from services.common.testing import configure_for_tests, empty_tables
 from services.project_task import MIGRATIONS, create_app
 from services.project_task.config import Config
 from services.project_task.extensions import db
-from services.project_task.models import OutboxEvent
 
 _counter = itertools.count(1)
 
@@ -81,24 +80,6 @@ def app(_project_task_app):
     yield _project_task_app
     with _project_task_app.app_context():
         empty_tables(db)
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @dataclass(frozen=True)
@@ -212,31 +193,6 @@ class Factory:
 @pytest.fixture
 def factory(client, people) -> Factory:
     return Factory(client, people)
-
-
-@pytest.fixture
-def outbox(database):
-    """``outbox(type=None)``: the payloads of the outbox rows (of one type), oldest first."""
-
-    def payloads(event_type: str | None = None) -> list[dict]:
-        query = select(OutboxEvent).order_by(OutboxEvent.id)
-        if event_type:
-            query = query.where(OutboxEvent.type == event_type)
-        with database() as session:
-            return [row.payload for row in session.scalars(query)]
-
-    return payloads
-
-
-@pytest.fixture
-def count_rows(database):
-    """``count_rows(Model)``: how many rows the table holds."""
-
-    def count(model) -> int:
-        with database() as session:
-            return session.scalar(select(func.count()).select_from(model))
-
-    return count
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -65,24 +64,6 @@ def app(_reporting_app, activity_log_service):
     with _reporting_app.app_context():
         empty_tables(db)
         get_redis().flushdb()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
 
 
 @pytest.fixture(scope="session")

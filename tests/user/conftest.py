@@ -4,7 +4,6 @@ an ``auth`` helper that registers and signs in users."""
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
@@ -35,24 +34,6 @@ def app(_user_app):
     with _user_app.app_context():
         empty_tables(db)
         get_redis().flushdb()
-
-
-@pytest.fixture
-def database(app):
-    """``with database() as session:`` reads or changes rows outside any request."""
-
-    @contextmanager
-    def session():
-        with app.app_context():
-            yield db.session
-            db.session.remove()
-
-    return session
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 class AuthActions:
