@@ -11,7 +11,8 @@ os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-key-that-is-long-enough
 
 from tests.support.backing import Backing, open_backing
 
-pytest_plugins = ["tests.support.app_fixtures"]
+# Shared fixtures: the running platform (e2e and resilience) and per-service apps.
+pytest_plugins = ["tests.support.fixtures", "tests.support.app_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http
+from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import Flask, Response, current_app, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
@@ -32,10 +34,46 @@ class ProblemSchema(ma.Schema):
     request_id = ma.fields.String(allow_none=True)
 
 
+def standard_errors(method: str, path: str, operation: dict) -> list[int]:
+    """The problem+json statuses any operation of this shape can answer on the platform.
+
+    Every operation: 429 (rate limits) and 503 (database or Redis away, nginx with no
+    upstream, or ``auth_unavailable``). With parameters: 414 from nginx for a request
+    line over 8 KiB. Authenticated ones: 401 and 403. With a path
+    parameter: 404. With a JSON body: 400 (malformed), 413, 415 and 422. PUT, PATCH and
+    DELETE: 412 (``If-Match``). Anything else a view answers (409, ...) it documents
+    itself with ``@blp.alt_response``.
+    """
+    statuses = [429, 503]
+    if operation.get("parameters") or "{" in path:
+        statuses.append(414)
+    if operation.get("security") != []:
+        statuses += [401, 403]
+    if "{" in path:
+        statuses.append(404)
+    if "requestBody" in operation:
+        statuses += [400, 413, 415, 422]
+    if method in ("put", "patch", "delete"):
+        statuses.append(412)
+    return sorted(statuses)
+
+
+class StandardErrorsPlugin(BasePlugin):
+    """Documents :func:`standard_errors` on every operation, so a client (and
+    schemathesis) knows each status it can get instead of a catch-all ``default``."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            for status in standard_errors(method, path or "", operation):
+                responses.setdefault(str(status), http.HTTPStatus(status).name)
+
+
 class PlatformApi(Api):
-    """flask-smorest with problem+json errors, documented as such."""
+    """flask-smorest with problem+json errors, documented per status (no ``default``)."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):  # type: ignore[override]
         return problem_response(error)
@@ -61,6 +99,38 @@ def _require_json_body() -> None:
         abort(415, "Send the request body as application/json.", code="unsupported_media_type")
 
 
+def _nul_fields(value: Any, name: str = "") -> list[str]:
+    """Where in a decoded JSON document (or query) a string holds a NUL character."""
+    if isinstance(value, str):
+        return [name or "_schema"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in _nul_fields(key, name or "_schema") + _nul_fields(item, _join(name, key))
+        ]
+    if isinstance(value, list):
+        return [
+            f for index, item in enumerate(value) for f in _nul_fields(item, _join(name, index))
+        ]
+    return []
+
+
+def _join(prefix: str, key: object) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _refuse_nul_characters() -> None:
+    # PostgreSQL text cannot hold NUL: refuse it up front as a validation error instead
+    # of failing in the driver (a 500) wherever a string reaches the database.
+    fields = [f"query.{name}" for name, value in request.args.items(multi=True) if "\x00" in value]
+    if request.method in BODY_METHODS and request.is_json:
+        fields += _nul_fields(request.get_json(silent=True))
+    if fields:
+        message = "Must not contain NUL characters."
+        abort(422, "The request did not validate.", errors={f: [message] for f in fields})
+
+
 def _retry_after_only_when_due(response: Response) -> Response:
     # Flask-Limiter sends Retry-After on every response; it means something only on 429/503.
     if response.status_code not in (429, 503):
@@ -77,6 +147,7 @@ def init_service(app: Flask) -> None:
     metrics.init_app(app)
     health.init_app(app)
     app.before_request(_require_json_body)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_retry_after_only_when_due)
 
 
@@ -93,4 +164,4 @@ def make_api(app: Flask) -> PlatformApi:
             "security": [{"bearerAuth": []}],
         },
     )
-    return PlatformApi(app)
+    return PlatformApi(app, spec_kwargs={"extra_plugins": [StandardErrorsPlugin()]})

@@ -162,7 +162,7 @@ class RemoteTokenVerifier:
         service_token: str,
         redis_url: str,
         *,
-        ttl: float = 30.0,
+        ttl: float = 60.0,
         stale_ttl: float = 60.0,
         timeout: float = 2.0,
     ) -> None:

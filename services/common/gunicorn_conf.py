@@ -17,6 +17,9 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 forwarded_allow_ips = "*"
+# nginx bounds the request line (large_client_header_buffers, 8 KiB) and answers 414 as
+# problem+json; gunicorn's own, shorter limit would answer an HTML 414 behind it.
+limit_request_line = 0
 
 
 def child_exit(server, worker):

@@ -4,57 +4,26 @@ service, each role reaching its own database and no other."""
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import psycopg2
 import pytest
 
 from scripts import stack
-from tests.support.backing import free_port
+from tests.support import postgres_cluster
+from tests.support.postgres_cluster import as_postgres
 
 INIT = stack.REPO / "deploy" / "postgres" / "init.sh"
 PACKAGES = [info.package for info in stack.SERVICES.values()]
 
 
-def as_postgres(*command: str, env: dict[str, str] | None = None) -> None:
-    subprocess.run(
-        ["runuser", "-u", "postgres", "--", *command],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
-
-
 @pytest.fixture
 def cluster():
     """A fresh cluster on a free port, owned by the postgres user (initdb refuses root)."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if os.geteuid() != 0 or not bins or shutil.which("runuser") is None:
-        pytest.skip("needs root, runuser and a PostgreSQL server installation")
-    bin_dir = Path(bins[-1])
-    # Not under pytest's tmp_path: the postgres user cannot enter root's private tmp.
-    tmp_path = Path(tempfile.mkdtemp(prefix="taskapp-pginit-"))
-    data, sockets = tmp_path / "data", tmp_path / "sockets"
-    sockets.mkdir()
-    for path in (tmp_path, sockets):
-        shutil.chown(path, "postgres")
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres"]
-    as_postgres(*initdb, "--auth-local=trust", "--auth-host=scram-sha-256")
-    port = free_port()
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-    log = str(tmp_path / "postgres.log")
-    as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
-    try:
-        yield {"port": port, "sockets": sockets, "tmp": tmp_path}
-    finally:
-        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(tmp_path, ignore_errors=True)
+    if reason := postgres_cluster.available():
+        pytest.skip(reason)
+    with postgres_cluster.private_cluster(host_auth="scram-sha-256") as private:
+        yield {"port": private.port, "sockets": private.sockets, "tmp": private.tmp}
 
 
 def test_one_database_and_one_role_per_service(cluster):

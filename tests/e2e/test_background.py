@@ -8,34 +8,7 @@ import hashlib
 import hmac
 import time
 
-from tests.support.api import Account, ApiClient
-
-
-def wait_for(probe, timeout: float = 15.0, interval: float = 0.1):
-    """Poll ``probe`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
-
-
-def team(api: ApiClient) -> tuple[Account, Account, dict]:
-    owner, member = api.account(), api.account()
-    project = api.post("/api/projects", token=owner.access_token, json={"name": "Docs"}).json()
-    added = api.post(
-        f"/api/projects/{project['id']}/members",
-        token=owner.access_token,
-        json={"user_id": member.id, "role": "member"},
-    )
-    assert added.status_code == 201, added.text
-    return owner, member, project
-
-
-def notifications(api: ApiClient, account: Account, kind: str) -> list[dict]:
-    items = api.get("/api/notifications", token=account.access_token).json()["items"]
-    return [n for n in items if n["type"] == kind]
+from tests.support.api import notifications, team, wait_for
 
 
 def test_assignment_notifies_the_assignee_in_app_and_by_email_not_the_actor(api, smtp):

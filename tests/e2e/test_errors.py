@@ -117,6 +117,13 @@ def test_oversized_body_is_413_from_nginx(api):
     assert_problem(response, 413, "payload_too_large")
 
 
+def test_long_request_lines_reach_the_service_and_overlong_ones_are_414_from_nginx(api):
+    # Longer than gunicorn's default limit (4 KiB), shorter than nginx's (8 KiB).
+    long = api.get("/api/projects?q=" + "a" * 6000)
+    assert_problem(long, 401, "unauthorized")
+    assert_problem(api.get("/api/projects?q=" + "a" * 9000), 414, "uri_too_long")
+
+
 def test_app_rate_limit_on_login_is_429_with_headers(platform):
     client = ApiClient(platform.url)
     statuses = []

@@ -2,13 +2,14 @@
 
 Each client binds its own loopback source address (127.x.y.z), so nginx and the
 services see a distinct client IP and per-IP rate limits of one test do not leak
-into another.
+into another. Also the polling and team helpers the e2e and resilience tests share.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import time
 from dataclasses import dataclass
 
 import requests
@@ -103,3 +104,32 @@ class ApiClient:
     def account(self) -> Account:
         """A new user, signed in."""
         return self.login(self.register()["username"])
+
+
+def wait_for(probe, timeout: float = 15.0, interval: float = 0.1):
+    """Poll ``probe`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def team(api: ApiClient) -> tuple[Account, Account, dict]:
+    """A new project with its owner and one member."""
+    owner, member = api.account(), api.account()
+    project = api.post("/api/projects", token=owner.access_token, json={"name": "Docs"}).json()
+    added = api.post(
+        f"/api/projects/{project['id']}/members",
+        token=owner.access_token,
+        json={"user_id": member.id, "role": "member"},
+    )
+    assert added.status_code == 201, added.text
+    return owner, member, project
+
+
+def notifications(api: ApiClient, account: Account, kind: str) -> list[dict]:
+    """The in-app notifications of ``account`` of one type."""
+    items = api.get("/api/notifications", token=account.access_token).json()["items"]
+    return [n for n in items if n["type"] == kind]

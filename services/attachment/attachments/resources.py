@@ -234,9 +234,10 @@ class AttachmentDownload(MethodView):
     @blp.response(
         200,
         {"type": "string", "format": "binary"},
-        content_type="application/octet-stream",
+        content_type="*/*",
         description="The file as uploaded, with its detected type",
     )
+    @blp.alt_response(304, description="Not modified (the ETag matches If-None-Match)")
     def get(self, attachment_id: int):
         """Download a file (streamed, as an attachment, never rendered inline)."""
         attachment, _ = _load(attachment_id, current_principal())

@@ -56,6 +56,7 @@ class Register(MethodView):
     @auth_limit(limiter)
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
         """Create an account."""
         username, email = data["username"].lower(), data["email"].lower()
@@ -86,6 +87,8 @@ class Login(MethodView):
     @auth_limit(limiter)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN")
     def post(self, data):
         """Exchange a username or e-mail and password for a token pair."""
         identifier = (data.get("username") or data.get("email")).lower()

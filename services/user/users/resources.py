@@ -54,12 +54,14 @@ class Me(MethodView):
 
     @blp.arguments(MeReplaceSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def put(self, data):
         """Replace your e-mail and name (and optionally change your password)."""
         return self._update(data)
 
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, data):
         """Change some of your e-mail, name or password."""
         return self._update(data)
@@ -160,6 +162,7 @@ class AdminUserById(MethodView):
 
     @blp.arguments(AdminUserUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, data, user_id: int):
         """Change an account's role or deactivate it (admin)."""
         principal = current_principal()

@@ -1,6 +1,8 @@
-"""Dependencies dying under the platform (SPEC §11 R2, R3 at test scale), with real
-processes: the platform's own Redis server is stopped mid-writes, and a notification
-worker is killed with SIGKILL in the middle of sending an e-mail."""
+"""SPEC §11 R3: a notification worker killed with SIGKILL in the middle of sending an
+e-mail (the SMTP server holds it in the RCPT stage). The job is redelivered once its
+visibility timeout passes (15 s here) and completes on a worker started elsewhere; the
+member gets exactly one e-mail and one in-app notification.
+"""
 
 from __future__ import annotations
 
@@ -10,41 +12,8 @@ import time
 import pytest
 
 from scripts import stack
-from tests.e2e.test_background import notifications, team, wait_for
+from tests.support.api import notifications, team, wait_for
 from tests.support.platform import Process
-
-
-def test_redis_down_during_writes_loses_nothing(platform, api):
-    owner, member, project = team(api)
-    tasks_url = f"/api/projects/{project['id']}/tasks"
-    platform.stop("redis")
-    try:
-        for number in range(100):
-            response = api.post(
-                tasks_url,
-                token=owner.access_token,
-                json={"title": f"Written while Redis is down {number}", "assignee_id": member.id},
-            )
-            assert response.status_code == 201, response.text
-    finally:
-        platform.start("redis")
-    restarted = time.monotonic()
-
-    def all_logged() -> bool:
-        response = api.get(
-            f"/api/activities?project_id={project['id']}&action=task.created&limit=200",
-            token=owner.access_token,
-        )
-        return response.status_code == 200 and len(response.json()["items"]) == 100
-
-    def all_notified() -> bool:
-        response = api.get("/api/notifications/unread-count", token=member.access_token)
-        return response.status_code == 200 and response.json()["count"] >= 100
-
-    assert wait_for(all_logged, timeout=30), "activity entries missing 30 s after Redis returned"
-    assert wait_for(all_notified, timeout=30 - (time.monotonic() - restarted) + 1)
-    assigned = api.get("/api/notifications?per_page=200", token=member.access_token).json()
-    assert sum(n["type"] == "task.assigned" for n in assigned["items"]) == 100
 
 
 @pytest.fixture
