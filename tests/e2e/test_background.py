@@ -107,3 +107,44 @@ def test_webhook_receives_a_correctly_signed_delivery(api, webhook_receiver):
     assert f"v1,{expected}" in headers["webhook-signature"].split()
     body = delivery.json()
     assert body["type"] == "task.assigned" and body["entity"] == {"type": "task", "id": task["id"]}
+
+
+def test_mention_notifies_the_mentioned_member_in_app_and_by_email(api, smtp):
+    owner, member, project = team(api)
+    task = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Pick a logo"},
+    ).json()
+    comment = api.post(
+        f"/api/tasks/{task['id']}/comments",
+        token=owner.access_token,
+        json={"content": f"@{member.username} which one do you like?"},
+    )
+    assert comment.status_code == 201, comment.text
+    assert comment.json()["mentions"] == [member.id]
+    [notice] = wait_for(lambda: notifications(api, member, "comment.mentioned"))
+    assert "Pick a logo" in notice["title"] + notice["body"]
+    mails = wait_for(lambda: [m for m in smtp.to(member.email) if "Pick a logo" in m["Subject"]])
+    assert len(mails) == 1
+
+
+def test_assignee_commenting_on_their_own_task_notifies_the_reporter_not_themselves(api, smtp):
+    owner, member, project = team(api)
+    task = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Fix the footer", "assignee_id": member.id},
+    ).json()
+    wait_for(lambda: notifications(api, member, "task.assigned"))
+    comment = api.post(
+        f"/api/tasks/{task['id']}/comments",
+        token=member.access_token,
+        json={"content": "Done, please review."},
+    )
+    assert comment.status_code == 201, comment.text
+    [notice] = wait_for(lambda: notifications(api, owner, "comment.created"))
+    assert "Fix the footer" in notice["title"] + notice["body"]
+    time.sleep(1.0)
+    assert notifications(api, member, "comment.created") == []
+    assert [m for m in smtp.to(member.email) if "comment" in m["Subject"].lower()] == []
