@@ -5,6 +5,7 @@ cut at ``max_rows`` with a note saying so (the CSV and JSON keep every row)."""
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -58,6 +59,9 @@ def _chart(chart: Chart) -> Drawing:
     bars.valueAxis.valueMin = 0
     peak = max((max(v) for v in values), default=0)
     bars.valueAxis.valueMax = max(1, peak * 1.15)
+    # Counts: whole-number ticks, about five of them.
+    bars.valueAxis.valueStep = max(1, math.ceil(bars.valueAxis.valueMax / 5))
+    bars.valueAxis.labelTextFormat = "%d"
     bars.valueAxis.labels.fontSize = 7
     bars.barLabelFormat = "%d"
     bars.barLabels.fontSize = 6
