@@ -68,3 +68,8 @@ def link_header(page: int, per_page: int, pages: int) -> str:
         links.append(f'<{url(page + 1)}>; rel="next"')
     links.append(f'<{url(max(pages, 1))}>; rel="last"')
     return ", ".join(links)
+
+
+def with_link(page: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A view's answer for a page: the body, 200 and its ``Link`` header."""
+    return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}

@@ -38,7 +38,7 @@ from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
-from services.common.pagination import PageArgsSchema, link_header, paginate
+from services.common.pagination import PageArgsSchema, paginate, with_link
 from services.common.task_access import TaskAccess, task_access
 
 blp = Blueprint("attachments", __name__, url_prefix="/api", description="Files attached to tasks")
@@ -148,7 +148,7 @@ class TaskAttachments(MethodView):
             .order_by(Attachment.created_at, Attachment.id)
         )
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @checked_before_reading
     @blp.arguments(UploadSchema, location="files")

@@ -29,7 +29,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
-from services.common.pagination import PageArgsSchema, link_header, paginate
+from services.common.pagination import PageArgsSchema, paginate, with_link
 from services.common.task_access import TaskAccess, task_access
 
 blp = Blueprint("comments", __name__, url_prefix="/api", description="Comments on tasks")
@@ -117,7 +117,7 @@ class TaskComments(MethodView):
         )
         page = paginate(db.session, query, args["page"], args["per_page"])
         attach_authors(page["items"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(CommentCreateSchema)

@@ -15,7 +15,7 @@ from services.common.auth import require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.notification.extensions import db
 from services.notification.models import NotificationTemplate
 from services.notification.notification_templates.schemas import (
@@ -68,7 +68,7 @@ class Templates(MethodView):
         """Every template, by name (admin)."""
         query = select(NotificationTemplate).order_by(NotificationTemplate.name)
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(TemplateInSchema)

@@ -12,7 +12,7 @@ from services.common.auth import Principal, current_principal, require_auth
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.notification.delivery import Notice, dispatch_emails, notify, templates_named
 from services.notification.extensions import db
 from services.notification.models import Notification
@@ -41,7 +41,7 @@ def _page_of(user_id: int, args: dict):
         query = query.where(Notification.read_at.is_(None))
     query = query.order_by(Notification.id.desc())
     page = paginate(db.session, query, args["page"], args["per_page"])
-    return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+    return with_link(page)
 
 
 @blp.route("")

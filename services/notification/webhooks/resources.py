@@ -16,7 +16,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import build_envelope
 from services.common.idempotency import idempotent
-from services.common.pagination import PageArgsSchema, link_header, paginate
+from services.common.pagination import PageArgsSchema, paginate, with_link
 from services.notification.delivery import dispatch_webhooks
 from services.notification.extensions import db
 from services.notification.models import Webhook, WebhookDelivery
@@ -73,7 +73,7 @@ class Webhooks(MethodView):
         if not args["all"]:
             query = query.where(Webhook.owner_id == principal.id)
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(WebhookCreateSchema)
@@ -137,7 +137,7 @@ class WebhookDeliveries(MethodView):
             .order_by(WebhookDelivery.id.desc())
         )
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
 
 @blp.route("/<int:webhook_id>/test")

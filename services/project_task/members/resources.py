@@ -14,7 +14,7 @@ from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
-from services.common.pagination import PageArgsSchema, link_header, paginate
+from services.common.pagination import PageArgsSchema, paginate, with_link
 from services.project_task.access import load_project, require_role
 from services.project_task.extensions import db
 from services.project_task.members.schemas import (
@@ -90,7 +90,7 @@ class ProjectMembers(MethodView):
             .order_by(rank_of(ProjectMember.role, ROLES).desc(), ProjectMember.user_id)
         )
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(MemberCreateSchema)

@@ -14,7 +14,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.common.query_args import LIKE_ESCAPE, order_by, search_pattern
 from services.project_task.access import load_project, project_query
 from services.project_task.changes import changes_between
@@ -82,7 +82,7 @@ class Projects(MethodView):
         nullable = ("start_date", "end_date")
         query = query.order_by(*order_by(args["sort"], SORT_COLUMNS, Project.id, nullable))
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(ProjectReplaceSchema)

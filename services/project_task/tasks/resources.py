@@ -12,7 +12,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.project_task.access import allows, load_project, load_task
 from services.project_task.changes import changes_between
 from services.project_task.extensions import db
@@ -41,7 +41,7 @@ def _page(query, args: dict):
     page = paginate(
         db.session, task_list(query, args, current_principal()), args["page"], args["per_page"]
     )
-    return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+    return with_link(page)
 
 
 @blp.route("/projects/<int:project_id>/tasks")

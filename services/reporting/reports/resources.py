@@ -12,7 +12,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.reporting import access, sources
 from services.reporting.extensions import db
 from services.reporting.formats import FORMATS
@@ -81,7 +81,7 @@ class Reports(MethodView):
             query = query.where(Report.type.in_(args["type"]))
         query = query.order_by(Report.created_at.desc(), Report.id.desc())
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(ReportCreateSchema)

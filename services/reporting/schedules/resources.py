@@ -13,7 +13,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.reporting.extensions import db
 from services.reporting.models import Report, ReportSchedule
 from services.reporting.reports.resources import check_request
@@ -59,7 +59,7 @@ class Schedules(MethodView):
             query = query.where(ReportSchedule.owner_id == principal.id)
         query = query.order_by(ReportSchedule.created_at.desc(), ReportSchedule.id.desc())
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
     @idempotent
     @blp.arguments(ScheduleCreateSchema)

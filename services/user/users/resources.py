@@ -10,7 +10,7 @@ from services.common.auth import current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
-from services.common.pagination import link_header, paginate
+from services.common.pagination import paginate, with_link
 from services.user import tokens
 from services.user.accounts.resources import _taken
 from services.user.extensions import db
@@ -148,7 +148,7 @@ class AdminUsers(MethodView):
         column = getattr(User, sort.lstrip("-"))
         query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), User.id)
         page = paginate(db.session, query, args["page"], args["per_page"])
-        return page, 200, {"Link": link_header(page["page"], page["per_page"], page["pages"])}
+        return with_link(page)
 
 
 @blp.route("/admin/users/<int:user_id>")
