@@ -15,7 +15,7 @@ from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
 from services.common.pagination import PageArgsSchema, paginate, with_link
-from services.project_task.access import load_project, require_role
+from services.project_task.access import check_project, load_project, require_role
 from services.project_task.extensions import db
 from services.project_task.members.schemas import (
     MemberCreateSchema,
@@ -83,7 +83,7 @@ class ProjectMembers(MethodView):
     @blp.response(200, MemberPageSchema)
     def get(self, args, project_id: int):
         """The project's members, strongest role first."""
-        load_project(project_id, current_principal())
+        check_project(project_id, current_principal())
         query = (
             select(ProjectMember)
             .where(ProjectMember.project_id == project_id)
@@ -98,7 +98,7 @@ class ProjectMembers(MethodView):
     def post(self, data, project_id: int):
         """Add a user to the project (project admins)."""
         principal = current_principal()
-        load_project(project_id, principal, "admin")
+        check_project(project_id, principal, "admin")
         user_id = data["user_id"]
         if db.session.get(ProjectMember, (project_id, user_id)) is not None:
             abort(
@@ -132,7 +132,7 @@ class ProjectMemberById(MethodView):
     @blp.response(200, MemberSchema)
     def get(self, project_id: int, user_id: int):
         """One member's role."""
-        load_project(project_id, current_principal())
+        check_project(project_id, current_principal())
         return _with_etag(_load_member(project_id, user_id))
 
     @blp.arguments(MemberUpdateSchema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import with_expression
 
 from services.common.auth import Principal
 from services.common.db import utcnow
@@ -16,8 +16,11 @@ from services.project_task.models import (
     TASK_STATUSES,
     Task,
     TaskLabel,
+    labels_joined,
     rank_of,
 )
+
+LABELS = with_expression(Task.label_text, labels_joined())
 
 SORT_COLUMNS = {
     "priority": rank_of(Task.priority, PRIORITIES),
@@ -45,7 +48,7 @@ def _overdue(query: Select, wanted: bool) -> Select:
 
 def task_list(query: Select, args: dict[str, Any], principal: Principal) -> Select:
     """``query`` (tasks the caller may see) narrowed by the list's filters and sorted,
-    with the labels eager-loaded."""
+    with the labels loaded in the same row."""
     if "status" in args:
         query = query.where(Task.status.in_(args["status"]))
     if "priority" in args:
@@ -70,4 +73,4 @@ def task_list(query: Select, args: dict[str, Any], principal: Principal) -> Sele
             )
         )
     sort = order_by(args["sort"], SORT_COLUMNS, Task.id, nullable=("due_date",))
-    return query.options(selectinload(Task.label_rows)).order_by(*sort)
+    return query.options(LABELS).order_by(*sort)

@@ -13,7 +13,7 @@ from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
 from services.common.pagination import paginate, with_link
-from services.project_task.access import allows, load_project, load_task
+from services.project_task.access import allows, check_project, load_task
 from services.project_task.changes import changes_between
 from services.project_task.extensions import db
 from services.project_task.models import ProjectMember, Task
@@ -52,7 +52,7 @@ class ProjectTasks(MethodView):
     @blp.response(200, TaskPageSchema)
     def get(self, args, project_id: int):
         """The project's tasks, filtered, sorted and paginated."""
-        load_project(project_id, current_principal())
+        check_project(project_id, current_principal())
         return _page(select(Task).where(Task.project_id == project_id), args)
 
     @idempotent
@@ -61,7 +61,7 @@ class ProjectTasks(MethodView):
     def post(self, data, project_id: int):
         """Create a task in the project (members and up)."""
         principal = current_principal()
-        load_project(project_id, principal, "member")
+        check_project(project_id, principal, "member")
         task = Task(project_id=project_id, reporter_id=principal.id)
         apply_edit(task, data)
         db.session.add(task)
