@@ -42,6 +42,18 @@ def _membership(principal: Principal, project_column: ColumnElement) -> ColumnEl
     return and_(ProjectMember.project_id == project_column, ProjectMember.user_id == principal.id)
 
 
+# The two hottest access checks are built once (SQLAlchemy's cache key computed once):
+# the caller's membership joins on the bound ``user_id``.
+_BOUND_USER = bindparam("user_id")
+
+
+def _with_role(query: Select, project_column: ColumnElement) -> Select:
+    membership = and_(
+        ProjectMember.project_id == project_column, ProjectMember.user_id == _BOUND_USER
+    )
+    return query.outerjoin(ProjectMember, membership)
+
+
 def project_query(principal: Principal, *, everything: bool = False) -> Select:
     """Projects with ``my_role`` and ``task_count`` filled in SQL: the caller's projects,
     or every project when ``everything`` (global admins)."""
@@ -74,16 +86,8 @@ def load_project(project_id: int, principal: Principal, needed: str = "viewer") 
     return project
 
 
-_PROJECT_ROLE = (
-    select(Project.id, ProjectMember.role)
-    .outerjoin(
-        ProjectMember,
-        and_(
-            ProjectMember.project_id == Project.id,
-            ProjectMember.user_id == bindparam("user_id"),
-        ),
-    )
-    .where(Project.id == bindparam("project_id"))
+_PROJECT_ROLE = _with_role(select(Project.id, ProjectMember.role), Project.id).where(
+    Project.id == bindparam("project_id")
 )
 
 
@@ -98,17 +102,9 @@ def check_project(project_id: int, principal: Principal, needed: str = "viewer")
     return row.role
 
 
-# The hottest read of the API, built once: one round trip (the labels come joined; a
-# second SELECT cost more than the row) and SQLAlchemy's cache key computed once.
+# One round trip: the labels come joined (a second SELECT cost more than the row).
 _TASK_WITH_ROLE = (
-    select(Task, ProjectMember.role)
-    .outerjoin(
-        ProjectMember,
-        and_(
-            ProjectMember.project_id == Task.project_id,
-            ProjectMember.user_id == bindparam("user_id"),
-        ),
-    )
+    _with_role(select(Task, ProjectMember.role), Task.project_id)
     .where(Task.id == bindparam("task_id"))
     .options(joinedload(Task.label_rows))
 )
