@@ -32,7 +32,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.common.consumers import apply_once
 from services.common.db import utcnow
-from services.common.http import http_session
 from services.notification import directory
 from services.notification.consumer import Outcome, handle_event
 from services.notification.delivery import (
@@ -45,6 +44,7 @@ from services.notification.delivery import (
 )
 from services.notification.extensions import db, mail
 from services.notification.models import EmailDelivery, Webhook, WebhookDelivery
+from services.notification.webhooks import transport
 from services.notification.webhooks.fanout import pending_deliveries_of
 from services.notification.webhooks.guard import RefusedTarget, check_target
 from services.notification.webhooks.signing import signed_headers
@@ -147,17 +147,16 @@ class Attempt:
 
 def _post(webhook: Webhook, delivery: WebhookDelivery) -> Attempt:
     try:
-        check_target(webhook.url)
+        target = check_target(webhook.url)
     except RefusedTarget as exc:
         return Attempt(None, f"Refused: {exc}", retryable=False)
     body = json.dumps(delivery.payload, separators=(",", ":"), default=str)
     try:
-        response = http_session().post(
-            webhook.url,
-            data=body.encode(),
-            headers=signed_headers(webhook.secret, delivery.event_id, body),
+        response = transport.post(
+            target,
+            body.encode(),
+            signed_headers(webhook.secret, delivery.event_id, body),
             timeout=current_app.config["WEBHOOK_TIMEOUT"],
-            allow_redirects=False,
         )
     except requests.RequestException as exc:
         return Attempt(None, f"{type(exc).__name__}: {exc}"[:2000])
