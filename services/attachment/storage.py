@@ -11,7 +11,9 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -42,6 +44,9 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the stored file; a file already gone is no error."""
+
+    def keys(self, written_before: datetime) -> Iterator[str]:
+        """The keys of the complete files last written before ``written_before``."""
 
 
 class LocalStorage:
@@ -81,6 +86,22 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def keys(self, written_before: datetime) -> Iterator[str]:
+        limit = written_before.timestamp()
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    # Partial files (``<key>.part``) are no keys.
+                    if not (_KEY.match(entry.name) and entry.name[:2] == folder.name):
+                        continue
+                    try:
+                        if entry.is_file() and entry.stat().st_mtime < limit:
+                            yield entry.name
+                    except FileNotFoundError:
+                        continue
 
 
 def storage() -> Storage:

@@ -1,5 +1,5 @@
 """Celery jobs of the comment service (queue ``comment``): removing the comments of
-deleted tasks and projects."""
+deleted tasks and projects, and once more after every cached access answer expired."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from typing import Any
 from celery import shared_task
 
 from services.comment.cleanup import remove_comments
-from services.common.consumers import InvalidEnvelope, apply_once, parse_envelope
+from services.common.consumers import (
+    InvalidEnvelope,
+    apply_again,
+    apply_once,
+    parse_envelope,
+    sweep_later,
+)
+
+SWEEP_TASK = "comment.sweep_deleted"
 
 
 @shared_task(
@@ -22,4 +30,21 @@ from services.common.consumers import InvalidEnvelope, apply_once, parse_envelop
 )
 def consume_event(self, envelope: dict[str, Any]) -> bool:
     """Delete the comments of a deleted task or project, once per event_id."""
-    return apply_once(parse_envelope(envelope), remove_comments)
+    event = parse_envelope(envelope)
+    applied = apply_once(event, remove_comments)
+    sweep_later(event, SWEEP_TASK)
+    return applied
+
+
+@shared_task(
+    name=SWEEP_TASK,
+    bind=True,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(InvalidEnvelope,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def sweep_deleted(self, envelope: dict[str, Any]) -> None:
+    """Delete the comments written on a cached access answer after the consumer ran."""
+    apply_again(parse_envelope(envelope), remove_comments)

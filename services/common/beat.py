@@ -30,6 +30,11 @@ celery.conf.beat_schedule = {
         "schedule": crontab(minute=0),
         "options": {"queue": "notification"},
     },
+    "attachment-orphan-files": {
+        "task": "attachment.sweep_orphan_files",
+        "schedule": crontab(minute=45),
+        "options": {"queue": "attachment"},
+    },
     "reporting-expire": {
         "task": "reporting.expire_reports",
         "schedule": crontab(hour=4, minute=0),

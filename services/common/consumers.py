@@ -11,6 +11,12 @@ A service's consumer is a Celery task named ``<service>.consume_event`` on its q
     @shared_task(name="activity_log.consume_event", bind=True, max_retries=10)
     def consume_event(self, envelope):
         apply_once(envelope, record_activity)
+
+Comment and attachment trust project-task's "yes" on a task for
+``TASK_ACCESS_CACHE_SECONDS`` (:mod:`services.common.task_access`), so a comment or file
+accepted just after its task or project was deleted can land after the consumer removed
+the rest. Their consumers therefore :func:`sweep_later`: the same removal runs once more
+(:func:`apply_again`) when every answer cached before the deletion has expired.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
+
+# The events after which what was written on a cached access answer is swept up again.
+DELETION_TYPES = ("task.deleted", "project.deleted")
+# How long after the last cached access answer expired the follow-up sweep runs.
+SWEEP_MARGIN_SECONDS = 10.0
 
 
 class InvalidEnvelope(ValueError):
@@ -86,6 +97,31 @@ def apply_once(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], Non
         db.session.rollback()
         raise
     return True
+
+
+def apply_again(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], None]) -> None:
+    """Run ``handler(envelope)`` and commit, applied before or not: for a follow-up sweep,
+    whose handler is idempotent."""
+    db, _ = current_app.extensions["processed_events"]
+    try:
+        handler(envelope)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def sweep_later(envelope: dict[str, Any], task_name: str) -> None:
+    """Send a deletion event to ``task_name`` (a job that calls :func:`apply_again`) once
+    more, ``TASK_ACCESS_CACHE_SECONDS`` plus a margin from now; other events are ignored.
+
+    Consumers call it on every delivery, redeliveries included: a sweep whose publishing
+    failed is then sent by the retry, and an extra sweep does no harm."""
+    if envelope["type"] not in DELETION_TYPES:
+        return
+    countdown = current_app.config["TASK_ACCESS_CACHE_SECONDS"] + SWEEP_MARGIN_SECONDS
+    current_app.extensions["celery"].send_task(task_name, args=[envelope], countdown=countdown)
+    log.info("%s %s swept again in %.0f s", envelope["type"], envelope["entity"]["id"], countdown)
 
 
 def init_app(app: Any, db: Any, model: type) -> None:

@@ -91,11 +91,12 @@ class TaskAccessClient:
         self._entries: dict[tuple[int, int], tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
-    def answer(self, task_id: int, user_id: int) -> dict[str, Any] | None:
-        """project-task's answer for ``user_id`` on ``task_id`` (None: no access)."""
+    def answer(self, task_id: int, user_id: int, fresh: bool = False) -> dict[str, Any] | None:
+        """project-task's answer for ``user_id`` on ``task_id`` (None: no access);
+        ``fresh`` asks project-task even while a cached answer is valid."""
         key = (task_id, user_id)
         now = time.monotonic()
-        entry = self._entries.get(key)
+        entry = None if fresh else self._entries.get(key)
         if entry is not None and now < entry[0]:
             return entry[1]
         answer = self._fetch(task_id, user_id)
@@ -136,11 +137,12 @@ def _unavailable() -> NoReturn:
     )
 
 
-def task_access(task_id: int, principal: Principal) -> TaskAccess:
-    """The caller's access to a task; 404 when they cannot see it."""
+def task_access(task_id: int, principal: Principal, fresh: bool = False) -> TaskAccess:
+    """The caller's access to a task; 404 when they cannot see it. ``fresh`` skips the
+    cache (for a write that comes long after the first check)."""
     client: TaskAccessClient = current_app.extensions["task_access"]
     try:
-        answer = client.answer(task_id, principal.id)
+        answer = client.answer(task_id, principal.id, fresh)
     except TaskAccessUnavailable as exc:
         log.warning("task access of user %s on task %s unavailable: %s", principal.id, task_id, exc)
         _unavailable()

@@ -4,9 +4,16 @@ do what; events, Idempotency-Key and If-Match."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import struct
 import zlib
+from collections.abc import Callable
+
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from services.attachment.models import IdempotencyRecord
 
 PROBLEM = "application/problem+json"
 
@@ -173,6 +180,57 @@ def test_who_may_do_what(client, team, people, upload, stored_files):
     assert client.delete(url(by_admin), headers=people.admin.headers).status_code == 204
     assert client.delete(url(by_owner), headers=people.root.headers).status_code == 204
     assert stored_files() == []
+
+
+class BodyThatRunsOnFirstRead(io.BytesIO):
+    """A request body that calls ``on_first_read`` when the service starts reading it,
+    that is after the access check and before the file is stored."""
+
+    def __init__(self, body: bytes, on_first_read: Callable[[], None]) -> None:
+        super().__init__(body)
+        self._on_first_read: Callable[[], None] | None = on_first_read
+
+    def _first_read(self) -> None:
+        if self._on_first_read is not None:
+            run, self._on_first_read = self._on_first_read, None
+            run()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._first_read()
+        return super().read(size)
+
+    def readinto(self, buffer) -> int:
+        self._first_read()
+        return super().readinto(buffer)
+
+
+def test_an_upload_whose_task_is_deleted_while_it_streams_is_refused_and_kept_nowhere(
+    client, team, people, project_task_service, upload, nothing_kept, count_rows
+):
+    deleted = []
+
+    def delete_task() -> None:
+        project_task_service.delete_task(team.task, by=people.owner)
+        deleted.append(team.task["id"])
+
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(b"written while the task went away\n"), "late.txt")}
+    )
+    response = client.post(
+        team.url,
+        input_stream=BodyThatRunsOnFirstRead(body, delete_task),
+        content_length=len(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers={**people.member.headers, "Idempotency-Key": "late-upload"},
+    )
+
+    assert deleted == [team.task["id"]]
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    missing_task = upload(task={"id": 10**9}).json
+    assert {k: v for k, v in response.json.items() if k != "request_id"} == {
+        k: v for k, v in missing_task.items() if k != "request_id"
+    }
+    assert nothing_kept() and count_rows(IdempotencyRecord) == 0
 
 
 def test_idempotency_key_replays_the_first_upload(

@@ -1,11 +1,18 @@
 """The consumer job: a deleted task or project takes its files and rows with it, once
-per event; a message that is no envelope is recorded as a failed job."""
+per event; a message that is no envelope is recorded as a failed job. The orphan sweep
+removes old stored files that no attachment refers to."""
 
 from __future__ import annotations
 
+import io
+import os
+import time
+
 from sqlalchemy import select
 
+from services.attachment import orphans
 from services.attachment.models import Attachment, FailedJob, ProcessedEvent
+from services.attachment.storage import storage
 
 
 def attachment_ids(database) -> set[int]:
@@ -71,3 +78,31 @@ def test_a_message_that_is_no_envelope_fails_at_once_and_is_recorded(app, databa
     with database() as session:
         [failed] = session.scalars(select(FailedJob)).all()
         assert failed.task_name == "attachment.consume_event" and failed.args == [message]
+
+
+def test_the_orphan_sweep_removes_old_files_without_a_row_only(
+    app, upload, stored_files, monkeypatch
+):
+    monkeypatch.setattr(orphans, "BATCH_SIZE", 2)
+    for content in (b"row one", b"row two", b"row three"):
+        assert upload(content).status_code == 201
+    with app.app_context():
+        # Files whose rows never committed (a process died between the two).
+        for content in (b"old orphan 1", b"old orphan 2"):
+            storage().save(io.BytesIO(content), 100)
+        young = storage().save(io.BytesIO(b"young orphan"), 100)
+    two_hours_ago, fifty_minutes_ago = time.time() - 2 * 3600, time.time() - 50 * 60
+    for path in stored_files():
+        written = fifty_minutes_ago if path.name == young.key else two_hours_ago
+        os.utime(path, (written, written))
+
+    result = app.extensions["celery"].tasks["attachment.sweep_orphan_files"].apply()
+
+    assert result.successful(), result.traceback
+    assert result.result == 2
+    assert sorted(path.read_bytes() for path in stored_files()) == [
+        b"row one",
+        b"row three",
+        b"row two",
+        b"young orphan",
+    ]

@@ -1,6 +1,7 @@
 """A real comment worker (``celery -A services.comment.worker worker -Q comment``) removes
-a task's comments when project-task deletes the task: the event goes through
-project-task's outbox, Redis and the worker, with nothing faked."""
+a task's comments when project-task deletes the task, and sweeps up again what was
+written on a cached access answer after that: the event goes through project-task's
+outbox, Redis and the worker, with nothing faked."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def worker(app, user_service, project_task_service, tmp_path):
         tmp_path / "worker.log",
         USER_SERVICE_URL=user_service.url,
         PROJECT_TASK_SERVICE_URL=project_task_service.url,
+        # The follow-up sweep comes this + consumers.SWEEP_MARGIN_SECONDS after a deletion.
+        TASK_ACCESS_CACHE_SECONDS="1",
     ) as process:
         yield process
 
@@ -64,3 +67,24 @@ def test_deleting_a_task_in_project_task_removes_its_comments(
     with database() as session:
         assert list(session.scalars(select(Comment.id))) == [kept]
     assert worker.poll() is None
+
+
+def test_a_comment_written_on_a_cached_answer_after_the_cleanup_is_swept_up(
+    app, team, people, post_comment, project_task_service, database, worker, monkeypatch
+):
+    # The API's cached "yes" outlives the consumer however slow this machine is.
+    monkeypatch.setattr(app.extensions["task_access"], "ttl", 60.0)
+    first = post_comment("before the deletion")["id"]
+
+    project_task_service.delete_task(team.task, by=people.owner)
+
+    def comment_ids() -> set[int]:
+        with database() as session:
+            return set(session.scalars(select(Comment.id)))
+
+    log = worker.log
+    assert wait_for(lambda: first not in comment_ids()), "not cleaned up:\n" + log.read_text()
+    late = post_comment("after the cleanup, on the cached answer")["id"]
+    assert comment_ids() == {late}
+    gone = wait_for(lambda: not comment_ids(), timeout=45)
+    assert gone, "late comment left; worker log:\n" + log.read_text()

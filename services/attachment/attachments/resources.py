@@ -7,7 +7,8 @@ no members of the project list, download and delete, but do not upload.
 
 An upload is checked (access, body type, Idempotency-Key) before Werkzeug reads the
 body, streamed to storage while it is hashed and measured, and its type sniffed from the
-stored bytes. Whatever refuses it afterwards (too large, empty, a denied type, a failed
+stored bytes. Access is asked again, past the cache, right before the row is written.
+Whatever refuses it afterwards (too large, empty, a denied type, the task gone, a failed
 transaction) removes the stored file again, so nothing refused stays on disk.
 """
 
@@ -169,6 +170,10 @@ class TaskAttachments(MethodView):
                     storage().delete(stored.key)
                     return claimed
                 record_id = claimed
+            # The body may have streamed for minutes after the first check: ask again,
+            # uncached, so no file is kept for a task deleted (or left) meanwhile.
+            access = task_access(task_id, principal, fresh=True)
+            _require_uploader(access)
             attachment = Attachment(
                 task_id=task_id,
                 project_id=access.project_id,

@@ -1,0 +1,59 @@
+"""Removing stored files that no attachment refers to: left by a worker that died
+between deleting rows and their files, or by an upload whose process died after storing
+its file and before committing its row. Files younger than an hour are never touched,
+so an upload still in progress keeps its file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+
+from sqlalchemy import select
+
+from services.attachment.extensions import db
+from services.attachment.models import Attachment
+from services.attachment.storage import storage
+from services.common.db import utcnow
+
+log = logging.getLogger(__name__)
+
+MIN_AGE = timedelta(hours=1)
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class OrphanSweep:
+    checked: int
+    removed: int
+
+
+def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(keys)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def remove_orphan_files() -> OrphanSweep:
+    """Delete the stored files over ``MIN_AGE`` old without an attachment row, checking
+    ``BATCH_SIZE`` keys per query."""
+    cutoff = utcnow() - MIN_AGE
+    checked = removed = 0
+    for batch in _batches(storage().keys(cutoff), BATCH_SIZE):
+        referenced = set(
+            db.session.scalars(
+                select(Attachment.storage_key).where(Attachment.storage_key.in_(batch))
+            )
+        )
+        # Ends the read: no transaction stays open while files are deleted.
+        db.session.commit()
+        orphans = [key for key in batch if key not in referenced]
+        for key in orphans:
+            storage().delete(key)
+        checked += len(batch)
+        removed += len(orphans)
+        log.debug("orphan files: %d removed of a batch of %d", len(orphans), len(batch))
+    log.info("orphan files: %d removed of %d older than %s", removed, checked, cutoff.isoformat())
+    return OrphanSweep(checked, removed)
