@@ -46,7 +46,7 @@ from services.notification.extensions import db, mail
 from services.notification.models import EmailDelivery, Webhook, WebhookDelivery
 from services.notification.webhooks import transport
 from services.notification.webhooks.fanout import pending_deliveries_of
-from services.notification.webhooks.guard import RefusedTarget, check_target
+from services.notification.webhooks.guard import RefusedTarget, UnresolvedTarget, check_target
 from services.notification.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,9 @@ class Attempt:
 def _post(webhook: Webhook, delivery: WebhookDelivery) -> Attempt:
     try:
         target = check_target(webhook.url)
+    except UnresolvedTarget as exc:
+        # DNS may be down for a while: retried like a receiver that cannot be reached.
+        return Attempt(None, f"Not sent: {exc}")
     except RefusedTarget as exc:
         return Attempt(None, f"Refused: {exc}", retryable=False)
     body = json.dumps(delivery.payload, separators=(",", ":"), default=str)

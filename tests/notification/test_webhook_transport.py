@@ -41,7 +41,8 @@ RECEIVER_ADDRESS = ipaddress.ip_address("127.0.0.1")
 
 class ScriptedResolver:
     """``socket.getaddrinfo`` for ``NAME``: each lookup takes the next answer of
-    ``answers`` (the last one repeats); other names go to the real resolver."""
+    ``answers`` (the last one repeats; ``None`` is a failed lookup); other names go to
+    the real resolver."""
 
     def __init__(self, real) -> None:
         self.real = real
@@ -53,6 +54,8 @@ class ScriptedResolver:
             return self.real(host, port, family, type, proto, flags)
         self.lookups += 1
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if answer is None:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
         return [
             (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port), 0, 0))
             if ":" in address
@@ -162,6 +165,27 @@ def test_a_delivery_reaches_the_checked_address_under_its_host_name(
     assert dns.lookups == 2  # one when the webhook was saved, one for the delivery
     with database() as session:
         assert session.scalar(select(WebhookDelivery.status)) == "delivered"
+
+
+def test_a_name_that_stops_resolving_is_retried_not_counted_as_refused(
+    client, app, jobs, receiver, project_task, database, people, dns, receiver_counts_as_public
+):
+    """DNS down at delivery time: the attempt is retried (the job runs eagerly here, so
+    the retry follows at once) rather than failed for good against the webhook."""
+    dns.answers = [["127.0.0.1"]]
+    with private_targets_refused(app):
+        hook = create_webhook(client, people.alice, named(receiver.url) + "/in")
+        project_task.members[1] = [{"user_id": people.alice.id, "role": "member"}]
+        jobs.consume(assigned_event(people.bob, people.carol))
+        dns.answers = [None, ["127.0.0.1"]]
+        assert jobs.deliver_webhooks() == 1
+
+    [received] = receiver.requests
+    assert_signed(received, hook["secret"])
+    with database() as session:
+        delivery = session.scalar(select(WebhookDelivery))
+        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+        assert delivery.webhook.failure_count == 0
 
 
 # https: a certificate for NAME made by openssl for this run; the receiver keeps the

@@ -25,6 +25,10 @@ class RefusedTarget(Exception):
     """The URL may not receive webhooks; the message says why."""
 
 
+class UnresolvedTarget(RefusedTarget):
+    """The host name does not resolve now; at delivery time, worth another try later."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A webhook URL and the addresses its host resolved to, every one of them allowed.
@@ -66,10 +70,10 @@ def check_target(url: str) -> Target:
     try:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
-        raise RefusedTarget("The host name does not resolve.") from exc
+        raise UnresolvedTarget("The host name does not resolve.") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not addresses:
-        raise RefusedTarget("The host name does not resolve.")
+        raise UnresolvedTarget("The host name does not resolve.")
     if any(is_forbidden(address) for address in addresses):
         raise RefusedTarget("The URL points into a private or reserved network.")
     return Target(url, tuple(dict.fromkeys(str(address) for address in addresses)))
