@@ -65,5 +65,7 @@ def sweep_deleted(self, envelope: dict[str, Any]) -> None:
 
 @shared_task(name="attachment.sweep_orphan_files")
 def sweep_orphan_files() -> int:
-    """Delete stored files over an hour old that no attachment refers to (hourly, by beat)."""
-    return remove_orphan_files().removed
+    """Delete stored files over an hour old that no attachment refers to, and partial
+    writes as old (hourly, by beat); how many files went."""
+    sweep = remove_orphan_files()
+    return sweep.removed + sweep.partials

@@ -1,7 +1,7 @@
 """Removing stored files that no attachment refers to: left by a worker that died
-between deleting rows and their files, or by an upload whose process died after storing
-its file and before committing its row. Files younger than an hour are never touched,
-so an upload still in progress keeps its file."""
+between deleting rows and their files, by an upload whose process died after storing
+its file and before committing its row, or (a partial file) while writing it. Files
+younger than an hour are never touched, so an upload still in progress keeps its file."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ BATCH_SIZE = 500
 class OrphanSweep:
     checked: int
     removed: int
+    partials: int
 
 
 def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -55,5 +56,12 @@ def remove_orphan_files() -> OrphanSweep:
         checked += len(batch)
         removed += len(orphans)
         log.debug("orphan files: %d removed of a batch of %d", len(orphans), len(batch))
-    log.info("orphan files: %d removed of %d older than %s", removed, checked, cutoff.isoformat())
-    return OrphanSweep(checked, removed)
+    partials = storage().remove_partials(cutoff)
+    log.info(
+        "orphan files: %d removed of %d and %d partial writes, older than %s",
+        removed,
+        checked,
+        partials,
+        cutoff.isoformat(),
+    )
+    return OrphanSweep(checked, removed, partials)

@@ -48,6 +48,10 @@ class Storage(Protocol):
     def keys(self, written_before: datetime) -> Iterator[str]:
         """The keys of the complete files last written before ``written_before``."""
 
+    def remove_partials(self, written_before: datetime) -> int:
+        """Delete unfinished writes (a process died mid-upload) last touched before
+        ``written_before``; how many."""
+
 
 class LocalStorage:
     """Files in a local directory (``<root>/<key[:2]>/<key>``)."""
@@ -88,18 +92,32 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
     def keys(self, written_before: datetime) -> Iterator[str]:
+        for entry in self._files(written_before):
+            if _KEY.match(entry.name):
+                yield entry.name
+
+    def remove_partials(self, written_before: datetime) -> int:
+        removed = 0
+        for entry in self._files(written_before):
+            name, dot, suffix = entry.name.partition(".")
+            if _KEY.match(name) and dot and suffix == "part":
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _files(self, written_before: datetime) -> Iterator[os.DirEntry]:
+        """The files in the key folders last written before ``written_before``."""
         limit = written_before.timestamp()
         for folder in self.root.iterdir():
             if not folder.is_dir():
                 continue
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    # Partial files (``<key>.part``) are no keys.
-                    if not (_KEY.match(entry.name) and entry.name[:2] == folder.name):
+                    if entry.name[:2] != folder.name:
                         continue
                     try:
                         if entry.is_file() and entry.stat().st_mtime < limit:
-                            yield entry.name
+                            yield entry
                     except FileNotFoundError:
                         continue
 

@@ -81,7 +81,7 @@ def test_a_message_that_is_no_envelope_fails_at_once_and_is_recorded(app, databa
 
 
 def test_the_orphan_sweep_removes_old_files_without_a_row_only(
-    app, upload, stored_files, monkeypatch
+    app, upload, stored_files, storage_dir, monkeypatch
 ):
     monkeypatch.setattr(orphans, "BATCH_SIZE", 2)
     for content in (b"row one", b"row two", b"row three"):
@@ -95,12 +95,19 @@ def test_the_orphan_sweep_removes_old_files_without_a_row_only(
     for path in stored_files():
         written = fifty_minutes_ago if path.name == young.key else two_hours_ago
         os.utime(path, (written, written))
+    # Writes a dead process left unfinished: one long ago, one as young as an upload.
+    for name, written in (("a" * 32, two_hours_ago), ("b" * 32, fifty_minutes_ago)):
+        partial = storage_dir / name[:2] / f"{name}.part"
+        partial.parent.mkdir(exist_ok=True)
+        partial.write_bytes(b"half a file")
+        os.utime(partial, (written, written))
 
     result = app.extensions["celery"].tasks["attachment.sweep_orphan_files"].apply()
 
     assert result.successful(), result.traceback
-    assert result.result == 2
-    assert sorted(path.read_bytes() for path in stored_files()) == [
+    assert result.result == 3  # two orphans, one partial write
+    assert [p.name for p in storage_dir.rglob("*.part")] == [f"{'b' * 32}.part"]
+    assert sorted(p.read_bytes() for p in stored_files() if p.suffix != ".part") == [
         b"row one",
         b"row three",
         b"row two",
