@@ -9,22 +9,14 @@ from typing import Any
 
 from celery import shared_task
 
-from services.activity_log.recording import InvalidEnvelope, parse_envelope, record_activity
+from services.activity_log.recording import parse_envelope, record_activity
 from services.activity_log.retention import purge_expired
-from services.common.consumers import apply_once
+from services.common.consumers import apply_once, consumer_task
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="activity_log.consume_event",
-    bind=True,
-    autoretry_for=(Exception,),
-    dont_autoretry_for=(InvalidEnvelope,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+@consumer_task("activity_log.consume_event")
 def consume_event(self, envelope: dict[str, Any]) -> bool:
     """Store one event in the audit trail, once per event_id."""
     return apply_once(parse_envelope(envelope), record_activity)

@@ -14,11 +14,8 @@ from marshmallow import validate
 
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
+from services.common import consumers
 from services.common.redaction import REDACTED, is_sensitive, redact
-
-
-class InvalidEnvelope(ValueError):
-    """The message is not an event envelope; retrying cannot help."""
 
 
 class _ActorSchema(ma.Schema):
@@ -64,13 +61,8 @@ _meta_schema = _MetaSchema()
 
 
 def parse_envelope(envelope: Any) -> dict[str, Any]:
-    """The validated event, with ``event_id`` as a string; :class:`InvalidEnvelope` if not one."""
-    try:
-        event = _envelope_schema.load(envelope)
-    except ma.ValidationError as exc:
-        raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
-    event["event_id"] = str(event["event_id"])
-    return event
+    """The whole validated event (``consumers.parse_envelope`` with this schema)."""
+    return consumers.parse_envelope(envelope, _envelope_schema)
 
 
 def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:

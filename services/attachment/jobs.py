@@ -13,9 +13,9 @@ from services.attachment.cleanup import remove_attachments
 from services.attachment.orphans import remove_orphan_files
 from services.attachment.storage import storage
 from services.common.consumers import (
-    InvalidEnvelope,
     apply_again,
     apply_once,
+    consumer_task,
     parse_envelope,
     sweep_later,
 )
@@ -32,15 +32,7 @@ def _remove(event: dict[str, Any], apply: Callable[..., Any]) -> Any:
     return result
 
 
-@shared_task(
-    name="attachment.consume_event",
-    bind=True,
-    autoretry_for=(Exception,),
-    dont_autoretry_for=(InvalidEnvelope,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+@consumer_task("attachment.consume_event")
 def consume_event(self, envelope: dict[str, Any]) -> bool:
     """Delete the files and rows of a deleted task or project, once per event_id."""
     event = parse_envelope(envelope)
@@ -49,15 +41,7 @@ def consume_event(self, envelope: dict[str, Any]) -> bool:
     return applied
 
 
-@shared_task(
-    name=SWEEP_TASK,
-    bind=True,
-    autoretry_for=(Exception,),
-    dont_autoretry_for=(InvalidEnvelope,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+@consumer_task(SWEEP_TASK)
 def sweep_deleted(self, envelope: dict[str, Any]) -> None:
     """Delete the files uploaded to a deleted task or project after the consumer ran."""
     _remove(parse_envelope(envelope), apply_again)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
-
 from services.comment.cleanup import remove_comments
 from services.common.consumers import (
-    InvalidEnvelope,
     apply_again,
     apply_once,
+    consumer_task,
     parse_envelope,
     sweep_later,
 )
@@ -19,15 +17,7 @@ from services.common.consumers import (
 SWEEP_TASK = "comment.sweep_deleted"
 
 
-@shared_task(
-    name="comment.consume_event",
-    bind=True,
-    autoretry_for=(Exception,),
-    dont_autoretry_for=(InvalidEnvelope,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+@consumer_task("comment.consume_event")
 def consume_event(self, envelope: dict[str, Any]) -> bool:
     """Delete the comments of a deleted task or project, once per event_id."""
     event = parse_envelope(envelope)
@@ -36,15 +26,7 @@ def consume_event(self, envelope: dict[str, Any]) -> bool:
     return applied
 
 
-@shared_task(
-    name=SWEEP_TASK,
-    bind=True,
-    autoretry_for=(Exception,),
-    dont_autoretry_for=(InvalidEnvelope,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+@consumer_task(SWEEP_TASK)
 def sweep_deleted(self, envelope: dict[str, Any]) -> None:
     """Delete the comments written on a cached access answer after the consumer ran."""
     apply_again(parse_envelope(envelope), remove_comments)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -64,10 +65,11 @@ class EnvelopeSchema(ma.Schema):
 _schema = EnvelopeSchema()
 
 
-def parse_envelope(envelope: Any) -> dict[str, Any]:
-    """The validated event, ``event_id`` as a string; :class:`InvalidEnvelope` if not one."""
+def parse_envelope(envelope: Any, schema: ma.Schema = _schema) -> dict[str, Any]:
+    """The validated event, ``event_id`` as a string; :class:`InvalidEnvelope` if not one.
+    A consumer that reads more of the envelope passes its own ``schema``."""
     try:
-        event = _schema.load(envelope)
+        event = schema.load(envelope)
     except ma.ValidationError as exc:
         raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
     event["event_id"] = str(event["event_id"])
@@ -97,6 +99,20 @@ def apply_once(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], Non
         db.session.rollback()
         raise
     return True
+
+
+def consumer_task(name: str) -> Callable:
+    """``@consumer_task("<service>.<job>")``: a Celery task taking an event envelope,
+    retried with backoff and jitter on any error but an envelope no retry can fix."""
+    return shared_task(
+        name=name,
+        bind=True,
+        autoretry_for=(Exception,),
+        dont_autoretry_for=(InvalidEnvelope,),
+        retry_backoff=True,
+        retry_jitter=True,
+        max_retries=8,
+    )
 
 
 def apply_again(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], None]) -> None:
