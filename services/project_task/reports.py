@@ -26,6 +26,14 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.http import require_service_token
+from services.common.report_contract import (
+    AssigneeFiguresSchema,
+    CountsField,
+    DashboardSchema,
+    ProjectSummarySchema,
+    TaskFiguresSchema,
+    TaskLineSchema,
+)
 from services.project_task.extensions import db
 from services.project_task.models import (
     CLOSED_STATUSES,
@@ -42,101 +50,6 @@ blueprint = Blueprint("internal_reports", __name__, url_prefix="/internal/report
 WEEKS = 8
 NEXT_TASKS = 10
 OVERDUE_LIMIT = 10_000
-
-
-class CountsField(ma.fields.Dict):
-    """``{name: count}``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(keys=ma.fields.String(), values=ma.fields.Integer(), **kwargs)
-
-
-class ProjectBriefSchema(ma.Schema):
-    id = ma.fields.Integer()
-    name = ma.fields.String()
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    owner_id = ma.fields.Integer()
-    start_date = ma.fields.Date(allow_none=True)
-    end_date = ma.fields.Date(allow_none=True)
-
-
-class DashboardProjectSchema(ma.Schema):
-    id = ma.fields.Integer()
-    name = ma.fields.String()
-    status = ma.fields.String()
-    role = ma.fields.String()
-    task_count = ma.fields.Integer()
-    open = ma.fields.Integer()
-    done = ma.fields.Integer()
-    overdue = ma.fields.Integer()
-
-
-class TaskFiguresSchema(ma.Schema):
-    total = ma.fields.Integer()
-    open = ma.fields.Integer()
-    overdue = ma.fields.Integer()
-    due_this_week = ma.fields.Integer()
-    completion_rate = ma.fields.Float()
-    by_status = CountsField()
-
-
-class TaskLineSchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    project_id = ma.fields.Integer()
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    assignee_id = ma.fields.Integer(allow_none=True)
-    due_date = ma.fields.Date(allow_none=True)
-
-
-class MyTasksSchema(ma.Schema):
-    total = ma.fields.Integer()
-    overdue = ma.fields.Integer()
-    by_priority = CountsField()
-    next = ma.fields.List(ma.fields.Nested(TaskLineSchema))
-
-
-class DashboardSchema(ma.Schema):
-    user_id = ma.fields.Integer()
-    today = ma.fields.Date()
-    week_end = ma.fields.Date()
-    project_count = ma.fields.Integer()
-    projects = ma.fields.List(ma.fields.Nested(DashboardProjectSchema))
-    tasks = ma.fields.Nested(TaskFiguresSchema)
-    my_open_tasks = ma.fields.Nested(MyTasksSchema)
-
-
-class AssigneeFiguresSchema(ma.Schema):
-    assignee_id = ma.fields.Integer(allow_none=True)
-    total = ma.fields.Integer()
-    open = ma.fields.Integer()
-    done = ma.fields.Integer()
-    overdue = ma.fields.Integer()
-    by_status = CountsField()
-    estimated_hours_open = ma.fields.Float()
-
-
-class WeekSchema(ma.Schema):
-    week_start = ma.fields.Date()
-    created = ma.fields.Integer()
-    completed = ma.fields.Integer()
-
-
-class ProjectSummarySchema(ma.Schema):
-    project = ma.fields.Nested(ProjectBriefSchema)
-    today = ma.fields.Date()
-    total = ma.fields.Integer()
-    open = ma.fields.Integer()
-    overdue = ma.fields.Integer()
-    completion_rate = ma.fields.Float()
-    estimated_hours = ma.fields.Float()
-    actual_hours = ma.fields.Float()
-    by_status = CountsField()
-    by_priority = CountsField()
-    by_assignee = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
-    weekly = ma.fields.List(ma.fields.Nested(WeekSchema))
 
 
 class WorkloadProjectSchema(ma.Schema):

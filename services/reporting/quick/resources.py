@@ -22,8 +22,8 @@ from redis.exceptions import RedisError
 from services.common.auth import current_principal, require_auth
 from services.common.errors import abort
 from services.common.redis_store import get_redis
+from services.common.report_contract import DashboardSchema, ProjectSummarySchema
 from services.reporting import sources
-from services.reporting.quick.schemas import DashboardSchema, ProjectSummarySchema
 
 log = logging.getLogger(__name__)
 

@@ -1,20 +1,29 @@
-"""Schemas of the quick views (what project-task's aggregates answer, passed through).
+"""The aggregates project-task computes for reporting (``/internal/reports/*``) and
+reporting serves as its quick views: one definition of the contract for the producer,
+which dumps its figures with it, and the consumer, which documents and passes them on.
+"""
 
-Dates stay as the ``YYYY-MM-DD`` strings project-task sends, so a cached answer is
-served as it was computed."""
+from __future__ import annotations
+
+from typing import Any
 
 import marshmallow as ma
 
 
-def _date(**kwargs) -> ma.fields.String:
-    metadata = {"format": "date", **kwargs.pop("metadata", {})}
-    return ma.fields.String(metadata=metadata, **kwargs)
+class IsoDate(ma.fields.Date):
+    """A ``YYYY-MM-DD`` date: dumped from a ``date`` (project-task) or passed through as
+    the string it already is (reporting serves the answer as project-task sent it)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class CountsField(ma.fields.Dict):
     """``{name: count}``."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(keys=ma.fields.String(), values=ma.fields.Integer(), **kwargs)
 
 
@@ -47,7 +56,7 @@ class TaskLineSchema(ma.Schema):
     status = ma.fields.String()
     priority = ma.fields.String()
     assignee_id = ma.fields.Integer(allow_none=True)
-    due_date = _date(allow_none=True)
+    due_date = IsoDate(allow_none=True)
 
 
 class MyTasksSchema(ma.Schema):
@@ -64,8 +73,8 @@ class DashboardSchema(ma.Schema):
     your open tasks."""
 
     user_id = ma.fields.Integer()
-    today = _date()
-    week_end = _date()
+    today = IsoDate()
+    week_end = IsoDate()
     project_count = ma.fields.Integer()
     projects = ma.fields.List(ma.fields.Nested(DashboardProjectSchema))
     tasks = ma.fields.Nested(TaskFiguresSchema)
@@ -78,8 +87,8 @@ class ProjectBriefSchema(ma.Schema):
     status = ma.fields.String()
     priority = ma.fields.String()
     owner_id = ma.fields.Integer()
-    start_date = _date(allow_none=True)
-    end_date = _date(allow_none=True)
+    start_date = IsoDate(allow_none=True)
+    end_date = IsoDate(allow_none=True)
 
 
 class AssigneeFiguresSchema(ma.Schema):
@@ -93,7 +102,7 @@ class AssigneeFiguresSchema(ma.Schema):
 
 
 class WeekSchema(ma.Schema):
-    week_start = _date(metadata={"description": "Monday (UTC) of the ISO week"})
+    week_start = IsoDate(metadata={"description": "Monday (UTC) of the ISO week"})
     created = ma.fields.Integer()
     completed = ma.fields.Integer()
 
@@ -103,7 +112,7 @@ class ProjectSummarySchema(ma.Schema):
     created vs completed per week for the last eight weeks."""
 
     project = ma.fields.Nested(ProjectBriefSchema)
-    today = _date()
+    today = IsoDate()
     total = ma.fields.Integer()
     open = ma.fields.Integer()
     overdue = ma.fields.Integer()
