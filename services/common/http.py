@@ -22,24 +22,26 @@ from services.common.logs import REQUEST_ID_HEADER, current_request_id
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"
 
-_sessions: dict[int, requests.Session] = {}
+_sessions: dict[tuple[int, type[HTTPAdapter]], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
-def http_session() -> requests.Session:
-    """The process-wide pooled session (rebuilt after a fork)."""
-    pid = os.getpid()
-    session = _sessions.get(pid)
+def http_session(adapter_class: type[HTTPAdapter] = HTTPAdapter) -> requests.Session:
+    """The process-wide pooled session (rebuilt after a fork); one per adapter class,
+    for callers whose connections need an adapter of their own."""
+    key = (os.getpid(), adapter_class)
+    session = _sessions.get(key)
     if session is None:
         with _sessions_lock:
-            session = _sessions.get(pid)
+            session = _sessions.get(key)
             if session is None:
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=64, max_retries=0)
+                adapter = adapter_class(pool_connections=16, pool_maxsize=64, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
-                _sessions.clear()
-                _sessions[pid] = session
+                for stale in [k for k in _sessions if k[0] != key[0]]:
+                    del _sessions[stale]
+                _sessions[key] = session
     return session
 
 

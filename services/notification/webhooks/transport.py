@@ -10,8 +10,6 @@ made, as a client trying each answer would; once connected, nothing is sent agai
 
 from __future__ import annotations
 
-import functools
-import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,19 +36,6 @@ class PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
-@functools.cache
-def _session() -> requests.Session:
-    """This process's pooled session for deliveries to checked addresses."""
-    session = requests.Session()
-    adapter = PinnedAdapter(pool_connections=16, pool_maxsize=64, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-os.register_at_fork(after_in_child=_session.cache_clear)
-
-
 def _never_connected(exc: requests.ConnectionError) -> bool:
     """Whether the request failed before a connection was made, so nothing was sent."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
@@ -63,7 +48,7 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
         return http_session().post(
             target.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
         )
-    session = _session()
+    session = http_session(PinnedAdapter)
     request = session.prepare_request(
         requests.Request("POST", target.url, data=body, headers=headers)
     )
