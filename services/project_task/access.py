@@ -7,6 +7,8 @@ member of is a 404, so its existence does not leak; one they can see but not cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import joinedload, with_expression
 
@@ -38,20 +40,15 @@ def require_role(role: str | None, principal: Principal, needed: str) -> None:
         abort(403, f"You need the {needed} role to {_ACTIONS[needed]}.", code="forbidden")
 
 
-def _membership(principal: Principal, project_column: ColumnElement) -> ColumnElement[bool]:
-    return and_(ProjectMember.project_id == project_column, ProjectMember.user_id == principal.id)
-
-
-# The two hottest access checks are built once (SQLAlchemy's cache key computed once):
-# the caller's membership joins on the bound ``user_id``.
-_BOUND_USER = bindparam("user_id")
+def _membership(user_id: Any, project_column: ColumnElement) -> ColumnElement[bool]:
+    """``user_id``'s membership row of the project: a value, or a bound parameter."""
+    return and_(ProjectMember.project_id == project_column, ProjectMember.user_id == user_id)
 
 
 def _with_role(query: Select, project_column: ColumnElement) -> Select:
-    membership = and_(
-        ProjectMember.project_id == project_column, ProjectMember.user_id == _BOUND_USER
-    )
-    return query.outerjoin(ProjectMember, membership)
+    """``query`` with the role of the user bound as ``user_id`` (None: no member). The two
+    hottest access checks are built with it once, so SQLAlchemy's cache key is too."""
+    return query.outerjoin(ProjectMember, _membership(bindparam("user_id"), project_column))
 
 
 def project_query(principal: Principal, *, everything: bool = False) -> Select:
@@ -68,8 +65,8 @@ def project_query(principal: Principal, *, everything: bool = False) -> Select:
         with_expression(Project.task_count, task_count),
     )
     if everything:
-        return query.outerjoin(ProjectMember, _membership(principal, Project.id))
-    return query.join(ProjectMember, _membership(principal, Project.id))
+        return query.outerjoin(ProjectMember, _membership(principal.id, Project.id))
+    return query.join(ProjectMember, _membership(principal.id, Project.id))
 
 
 def load_project(project_id: int, principal: Principal, needed: str = "viewer") -> Project:
