@@ -83,6 +83,14 @@ def load_project(project_id: int, principal: Principal, needed: str = "viewer") 
     return project
 
 
+def _require_access(row: Any, principal: Principal, needed: str, thing: str) -> None:
+    """404 unless ``row`` (with the caller's ``role``) exists and they can see it; 403
+    unless they may act as ``needed``."""
+    if row is None or (row.role is None and not principal.is_admin):
+        abort(404, f"No such {thing}.")
+    require_role(row.role, principal, needed)
+
+
 _PROJECT_ROLE = _with_role(select(Project.id, ProjectMember.role), Project.id).where(
     Project.id == bindparam("project_id")
 )
@@ -93,9 +101,7 @@ def check_project(project_id: int, principal: Principal, needed: str = "viewer")
     caller can see it, 403 unless they may act as ``needed``; the caller's role."""
     params = {"project_id": project_id, "user_id": principal.id}
     row = db.session.execute(_PROJECT_ROLE, params).first()
-    if row is None or (row.role is None and not principal.is_admin):
-        abort(404, "No such project.")
-    require_role(row.role, principal, needed)
+    _require_access(row, principal, needed, "project")
     return row.role
 
 
@@ -113,9 +119,7 @@ def load_task(
     """The task and the caller's role in its project; 404 if they cannot see it."""
     params = {"task_id": task_id, "user_id": principal.id}
     row = db.session.execute(_TASK_WITH_ROLE, params).unique().first()
-    if row is None or (row.role is None and not principal.is_admin):
-        abort(404, "No such task.")
-    require_role(row.role, principal, needed)
+    _require_access(row, principal, needed, "task")
     return row.Task, row.role
 
 
