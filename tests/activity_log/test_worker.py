@@ -3,23 +3,12 @@ consumes events from Redis into the database, and records a job it gives up on."
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
 from services.activity_log.models import Activity, FailedJob
+from tests.support.api import wait_for
 from tests.support.worker import celery_worker
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    return None
 
 
 @pytest.fixture
@@ -57,10 +46,10 @@ def test_a_real_worker_consumes_events_and_records_rejected_ones(
             session.expunge_all()
             return found
 
-    entry = wait_for(stored)
+    entry = wait_for(stored, timeout=30)
     assert entry is not None, "no entry; worker log:\n" + worker.log.read_text()
     assert (entry.action, entry.actor_id, entry.project_id) == ("task.created", people.member.id, 4)
-    job = wait_for(failed)
+    job = wait_for(failed, timeout=30)
     assert job is not None, "no failed job; worker log:\n" + worker.log.read_text()
     assert job.task_name == "activity_log.consume_event"
     assert job.args == [rejected]

@@ -6,23 +6,13 @@ nothing faked."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import select, text
 
 from services.attachment.models import Attachment
+from tests.support.api import wait_for
 from tests.support.worker import celery_worker
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    return None
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def test_a_file_whose_row_commits_after_the_cleanup_is_swept_up(
         uploading.start()
         assert wait_for(upload_waits_at_its_commit, timeout=10)
         project_task_service.delete_task(team.task, by=people.owner)
-        cleaned_up = wait_for(lambda: first not in attachment_ids())
+        cleaned_up = wait_for(lambda: first not in attachment_ids(), timeout=30)
         lock.rollback()
     uploading.join(10)
     assert cleaned_up, "not cleaned up; worker log:\n" + log.read_text()

@@ -5,23 +5,12 @@ outbox, Redis and the worker, with nothing faked."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
 from services.comment.models import Comment, ProcessedEvent
+from tests.support.api import wait_for
 from tests.support.worker import celery_worker
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    return None
 
 
 @pytest.fixture
@@ -63,7 +52,9 @@ def test_deleting_a_task_in_project_task_removes_its_comments(
             )
             return left == 0 and processed >= 1
 
-    assert wait_for(task_comments_gone), "comments left; worker log:\n" + worker.log.read_text()
+    assert wait_for(task_comments_gone, timeout=30), (
+        "comments left; worker log:\n" + worker.log.read_text()
+    )
     with database() as session:
         assert list(session.scalars(select(Comment.id))) == [kept]
     assert worker.poll() is None
@@ -83,7 +74,9 @@ def test_a_comment_written_on_a_cached_answer_after_the_cleanup_is_swept_up(
             return set(session.scalars(select(Comment.id)))
 
     log = worker.log
-    assert wait_for(lambda: first not in comment_ids()), "not cleaned up:\n" + log.read_text()
+    assert wait_for(lambda: first not in comment_ids(), timeout=30), (
+        "not cleaned up:\n" + log.read_text()
+    )
     late = post_comment("after the cleanup, on the cached answer")["id"]
     assert comment_ids() == {late}
     gone = wait_for(lambda: not comment_ids(), timeout=45)
