@@ -17,10 +17,11 @@ the way limits documents for custom backends: a ``RedisStorage`` subclass whose
 implements the public sliding-window interface (``SlidingWindowCounterSupport``) with its
 own script that takes the hit and answers the window as it now is; the thread's next read
 of that window, the headers right after, is served from that answer. Nothing here calls a
-private method of limits or patches its registries, so a ``limits`` upgrade that changes
-its internals cannot break the limiter unnoticed: the windows keep the stock key layout, and
-tests/common/test_ratelimit.py checks that the stock library reads the same window and that
-the interface implemented here is still the one limits declares.
+private method of limits or touches its strategy registry (the storage registry gains a new
+scheme, the documented way; the stock schemes stay limits' own), so a ``limits`` upgrade
+that changes its internals cannot break the limiter unnoticed: the windows keep the stock
+key layout, and tests/common/test_ratelimit.py checks that the stock library reads the same
+window and that the interface implemented here is still the one limits declares.
 """
 
 from __future__ import annotations
