@@ -44,7 +44,7 @@ _GRACE = timedelta(seconds=2)
 
 def routes_for(event_type: str) -> list[tuple[str, str]]:
     """(task name, queue) pairs an event of this type goes to (the registry's ``consumes``)."""
-    return [(info.consumer_task, str(info.queue)) for info in consumers_of(event_type)]
+    return [(info.consumer_task, info.queue) for info in consumers_of(event_type)]
 
 
 class OutboxRelay:

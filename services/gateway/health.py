@@ -33,7 +33,7 @@ BUDGET_SECONDS = 1.5
 SERVICE_TIMEOUT = (0.5, 1.2)
 # A worker component is "<queue>-worker" (the compose service of that name) for each
 # service that runs a Celery worker (services.common.registry).
-WORKERS = {f"{info.queue}-worker": str(info.queue) for info in workers()}
+WORKERS = {f"{info.queue}-worker": info.queue for info in workers()}
 DEFAULT_COMPONENTS = [*SERVICES, "postgres", "redis", *WORKERS]
 
 Result = dict[str, Any]
