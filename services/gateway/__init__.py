@@ -1,29 +1,26 @@
 """Fallback gateway for machines without nginx (``scripts/run`` uses nginx when present).
 
-It routes by the same table nginx uses, parsed from ``nginx/routes.conf`` and
-``nginx/upstreams.conf``, so the two cannot drift: ``/api/...`` to the owning service,
-``/health/<name>`` to a service's readiness, ``/health`` to the aggregate health
-(``services.gateway.health``), ``/internal/`` and ``/metrics`` refused,
-request ids set, bodies limited, and every error problem+json.
+It routes by the same table nginx uses, read from ``nginx/routes.conf`` and
+``nginx/upstreams.conf`` by ``services.gateway.routes``, so the two cannot drift:
+``/api/...`` to the owning service, ``/health/<name>`` to a service's readiness,
+``/health`` to the aggregate health (``services.gateway.health``), ``/internal/`` and
+``/metrics`` refused, request ids set, bodies limited, and every error problem+json.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
 from werkzeug.exceptions import NotFound
 
 from services.common import errors, logs
-from services.common.config import REPO_ROOT, env
+from services.common.config import env
 from services.common.errors import abort
 from services.common.http import http_session
+from services.gateway.routes import load_route_table
 
-NGINX_DIR = Path(REPO_ROOT, "nginx")
 DRAIN_LIMIT = 64 * 1024 * 1024
 HOP_BY_HOP = {
     "connection",
@@ -37,42 +34,6 @@ HOP_BY_HOP = {
     "content-length",
     "host",
 }
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    api: list[tuple[re.Pattern[str], str]]
-    health: dict[str, str]
-    upstreams: dict[str, str]
-
-    def api_upstream(self, path: str) -> str | None:
-        return next((name for pattern, name in self.api if pattern.search(path)), None)
-
-
-def _map_block(text: str, variable: str) -> list[tuple[str, str]]:
-    block = re.search(r"map\s+\$uri\s+\$" + variable + r"\s*\{(.*?)\n\}", text, re.S)
-    entries = []
-    for line in (block.group(1) if block else "").splitlines():
-        line = line.split("#", 1)[0].strip().rstrip(";")
-        if line and not line.startswith("default"):
-            key, name = line.rsplit(None, 1)
-            entries.append((key, name))
-    return entries
-
-
-def load_route_table(overrides: str = "") -> RouteTable:
-    """Parse nginx's route table; ``overrides`` is ``name=host:port,...``."""
-    routes = (NGINX_DIR / "routes.conf").read_text()
-    api = [(re.compile(key.lstrip("~")), name) for key, name in _map_block(routes, "api_upstream")]
-    health = dict(_map_block(routes, "health_upstream"))
-    upstreams = {}
-    text = (NGINX_DIR / "upstreams.conf").read_text()
-    for name, port in re.findall(r"upstream\s+(\w+)\s*\{[^}]*?server\s+[\w.-]+:(\d+)", text, re.S):
-        upstreams[name] = f"127.0.0.1:{port}"
-    for item in filter(None, (part.strip() for part in overrides.split(","))):
-        name, _, address = item.partition("=")
-        upstreams[name] = address
-    return RouteTable(api, health, upstreams)
 
 
 def create_app() -> Flask:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.backing import free_port
+from scripts.toolkit.processes import free_port
 
 
 def get_feed(client, account):

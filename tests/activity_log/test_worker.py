@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from scripts.toolkit.waiting import wait_for
 from services.activity_log.models import Activity, FailedJob
-from tests.support.api import wait_for
 from tests.support.worker import celery_worker
 
 

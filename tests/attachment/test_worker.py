@@ -10,8 +10,8 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
+from scripts.toolkit.waiting import wait_for
 from services.attachment.models import Attachment
-from tests.support.api import wait_for
 from tests.support.worker import celery_worker
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from scripts.toolkit.waiting import wait_for
 from services.comment.models import Comment, ProcessedEvent
-from tests.support.api import wait_for
 from tests.support.worker import celery_worker
 
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from scripts import stack
+from scripts.toolkit.processes import free_port
 from services.common.config import database_url as sqlalchemy_url
-from tests.support.backing import free_port
 
 ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
 

@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from scripts import stack
+from scripts.toolkit.nginx import nginx_binary
+from services.gateway.routes import upstreams
 
 NGINX_DIR = stack.REPO / "nginx"
 
 
 def upstream_hosts() -> list[str]:
-    text = (NGINX_DIR / "upstreams.conf").read_text()
-    return sorted(set(re.findall(r"(?m)^\s*server\s+([\w.-]+):\d+", text)))
+    return sorted({upstream.host for upstream in upstreams().values()})
 
 
 def production_copy(tmp_path: Path) -> Path:
@@ -35,7 +36,7 @@ def production_copy(tmp_path: Path) -> Path:
 
 
 def nginx_t(conf: Path, hosts: Path | None) -> subprocess.CompletedProcess:
-    test = [stack.nginx_binary(), "-t", "-p", str(conf.parent), "-c", str(conf)]
+    test = [nginx_binary(), "-t", "-p", str(conf.parent), "-c", str(conf)]
     command = test
     if hosts is not None:
         script = 'mount --bind "$1" /etc/hosts && shift && exec "$@"'
@@ -45,7 +46,7 @@ def nginx_t(conf: Path, hosts: Path | None) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def namespaces() -> None:
-    if stack.nginx_binary() is None:
+    if nginx_binary() is None:
         pytest.skip("nginx is not installed")
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("unshare --mount needs root")

@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from scripts import stack
-from tests.support.backing import free_port
-from tests.support.platform import Process
+from scripts.toolkit.processes import Process, free_port
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import time
 
-from tests.support.api import notifications, team, wait_for
+from scripts.toolkit.waiting import wait_for
+from tests.support.api import notifications, team
 
 
 def test_assignment_notifies_the_assignee_in_app_and_by_email_not_the_actor(api, smtp):

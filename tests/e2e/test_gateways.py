@@ -6,23 +6,23 @@ from __future__ import annotations
 import subprocess
 
 from scripts import stack
+from scripts.toolkit.nginx import nginx_command, render_nginx
+from scripts.toolkit.processes import Process, free_port
 from services.common.registry import SERVICES
 from services.gateway import health as aggregate_health
-from services.gateway import load_route_table
+from services.gateway.routes import load_route_table, upstream_ports
 from tests.support.api import ApiClient
-from tests.support.backing import free_port
-from tests.support.platform import Process
 
 
 def test_rendered_nginx_config_passes_nginx_t(tmp_path):
-    conf = stack.render_nginx(tmp_path, "127.0.0.1:18080", {})
-    result = subprocess.run([*stack.nginx_command(conf), "-t"], capture_output=True, text=True)
+    conf = render_nginx(tmp_path, "127.0.0.1:18080", {})
+    result = subprocess.run([*nginx_command(conf), "-t"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
 
 
 def test_upstreams_match_the_service_registry():
-    ports = stack.upstream_ports()
+    ports = upstream_ports()
     services = {info.package: info.port for info in SERVICES.values()}
     # Plus the aggregate GET /health, which is no service of the registry.
     assert ports == {**services, "health": aggregate_health.DEFAULT_PORT}
@@ -58,8 +58,8 @@ def test_route_table_sends_each_path_to_its_owner():
 
 def test_nginx_answers_503_problem_when_the_service_is_down(tmp_path):
     port = free_port()
-    conf = stack.render_nginx(tmp_path, f"127.0.0.1:{port}", {"user": f"127.0.0.1:{free_port()}"})
-    nginx = Process("nginx-down", stack.nginx_command(conf), {}, tmp_path / "nginx.log", port)
+    conf = render_nginx(tmp_path, f"127.0.0.1:{port}", {"user": f"127.0.0.1:{free_port()}"})
+    nginx = Process("nginx-down", nginx_command(conf), {}, tmp_path / "nginx.log", port)
     nginx.start(wait_path=None)
     try:
         response = ApiClient(f"http://127.0.0.1:{port}").get("/api/users/me")

@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 
 from scripts import stack
-from tests.support.api import Account, ApiClient, wait_for
+from scripts.toolkit.waiting import wait_for
+from tests.support.api import Account, ApiClient
 
 CALLERS = ("anonymous", "other", "viewer", "member", "project_admin", "owner", "admin")
 

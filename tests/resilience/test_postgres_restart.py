@@ -21,10 +21,9 @@ import pytest
 import requests
 
 from scripts import stack
+from scripts.toolkit.processes import Process, free_port
 from tests.support import postgres_cluster
 from tests.support.api import Account, ApiClient
-from tests.support.backing import free_port
-from tests.support.platform import Process
 from tests.support.postgres_cluster import Cluster
 
 SERVICES = ("user", "project-task")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
+from scripts.toolkit.waiting import wait_for
 from tests.resilience.conftest import scale
-from tests.support.api import team, wait_for
+from tests.support.api import team
 
 WRITES = scale("r2_writes", 100)
 DOWN_SECONDS = scale("r2_down_seconds", 0)

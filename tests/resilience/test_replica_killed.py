@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from scripts import stack
+from scripts.toolkit.nginx import nginx_command, render_nginx
+from scripts.toolkit.processes import Process, free_port
 from services.common.registry import SERVICES
+from services.gateway.routes import upstream_ports
 from tests.support.api import ApiClient
-from tests.support.backing import free_port
-from tests.support.platform import Process
 
 
 def test_one_of_two_replicas_killed_under_read_load(platform, tmp_path):
@@ -33,10 +34,10 @@ def test_one_of_two_replicas_killed_under_read_load(platform, tmp_path):
     for replica in replicas:
         replica.start()
     port = free_port()
-    addresses = {name: f"127.0.0.1:{free_port()}" for name in stack.upstream_ports()}
+    addresses = {name: f"127.0.0.1:{free_port()}" for name in upstream_ports()}
     addresses["user"] = [f"127.0.0.1:{replica.port}" for replica in replicas]
-    conf = stack.render_nginx(tmp_path / "nginx", f"127.0.0.1:{port}", addresses)
-    nginx = Process("nginx-r4", stack.nginx_command(conf), {}, tmp_path / "nginx.log", port)
+    conf = render_nginx(tmp_path / "nginx", f"127.0.0.1:{port}", addresses)
+    nginx = Process("nginx-r4", nginx_command(conf), {}, tmp_path / "nginx.log", port)
     nginx.start(wait_path=None)
     try:
         client = ApiClient(f"http://127.0.0.1:{port}")
@@ -117,10 +118,10 @@ class _UpstreamHandler(socketserver.StreamRequestHandler):
 def test_nginx_retries_reads_but_never_resends_a_post(tmp_path):
     dropper, answerer = _Upstream(drop=True), _Upstream(drop=False)
     port = free_port()
-    addresses = {name: f"127.0.0.1:{free_port()}" for name in stack.upstream_ports()}
+    addresses = {name: f"127.0.0.1:{free_port()}" for name in upstream_ports()}
     addresses["user"] = [f"127.0.0.1:{s.server_address[1]}" for s in (dropper, answerer)]
-    conf = stack.render_nginx(tmp_path / "nginx", f"127.0.0.1:{port}", addresses)
-    nginx = Process("nginx-retry", stack.nginx_command(conf), {}, tmp_path / "nginx.log", port)
+    conf = render_nginx(tmp_path / "nginx", f"127.0.0.1:{port}", addresses)
+    nginx = Process("nginx-retry", nginx_command(conf), {}, tmp_path / "nginx.log", port)
     nginx.start(wait_path=None)
     base = f"http://127.0.0.1:{port}/api/users/me"
     try:

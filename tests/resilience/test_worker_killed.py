@@ -12,8 +12,9 @@ import time
 import pytest
 
 from scripts import stack
-from tests.support.api import notifications, team, wait_for
-from tests.support.platform import Process
+from scripts.toolkit.processes import Process
+from scripts.toolkit.waiting import wait_for
+from tests.support.api import notifications, team
 
 
 @pytest.fixture

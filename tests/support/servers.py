@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -17,16 +16,7 @@ from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.support.backing import free_port
-
-
-def wait_until(condition, timeout: float = 10.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())
+from scripts.toolkit.processes import free_port
 
 
 class _Inbox:

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from scripts import stack
-from tests.support.platform import Process
+from scripts.toolkit.processes import Process
 
 
 @contextmanager

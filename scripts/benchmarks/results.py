@@ -1,0 +1,128 @@
+"""scripts/bench's verdicts: the targets of SPEC §11, the rows of its table, and where
+the results are written."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scripts.benchmarks.figures import Row
+from scripts.toolkit.processes import REPO
+
+RESULTS_DIR = REPO / "bench" / "results"
+TARGETS = {
+    "P1": 0.60,  # share of the ceiling's requests/s
+    "P2": 2.0,  # verify calls per 100 authenticated requests
+    "P3": 5.0,  # p99 / p50
+    "P4": 0.40,  # share of the ceiling's requests/s
+    "P5": 150.0,  # ms, p50
+    "P6_csv": 5.0,  # s
+    "P6_pdf": 15.0,  # s
+    "P7": 1.0,  # s, p95
+}
+
+
+def share_row(pid: str, figure: str, phase: dict, ceiling: dict, target: float) -> Row:
+    share = phase["rps"] / ceiling["rps"]
+    return Row(
+        pid,
+        figure,
+        f"{phase['rps']:,.0f} req/s = {share:.0%} of ceiling",
+        f">= {target:.0%}",
+        share >= target,
+    )
+
+
+def tail_row(pid: str, figure: str, phase: dict) -> Row:
+    ratio = phase["p99_ms"] / phase["p50_ms"]
+    return Row(
+        pid,
+        figure,
+        f"p99/p50 = {phase['p99_ms']:.1f}/{phase['p50_ms']:.1f} ms = {ratio:.1f}x",
+        f"<= {TARGETS['P3']:.0f}x",
+        ratio <= TARGETS["P3"],
+    )
+
+
+def report_rows(reports: dict[str, Any]) -> list[Row]:
+    if not reports.get("measured"):
+        reason = reports.get("reason", "")
+        return [
+            Row("P5", f"quick dashboard p50 ({reason})", "-", "<= 150 ms", None),
+            Row("P6", f"project_summary CSV/PDF ({reason})", "-", "<= 5 s / 15 s", None),
+        ]
+    p5 = reports["p5"]["computed"]
+    rows = [
+        Row(
+            "P5",
+            f"quick dashboard p50, computed ({p5['projects']} projects, {p5['tasks']:,} tasks)",
+            f"{p5['p50_ms']} ms (cached {reports['p5']['cached']['p50_ms']} ms)",
+            f"<= {TARGETS['P5']:.0f} ms",
+            p5["p50_ms"] <= TARGETS["P5"],
+        )
+    ]
+    for fmt in ("csv", "pdf"):
+        runs = reports["p6"][fmt]
+        seconds = sorted(r["seconds"] for r in runs)[len(runs) // 2]
+        target = TARGETS[f"P6_{fmt}"]
+        rows.append(
+            Row(
+                "P6",
+                f"project_summary {fmt.upper()} end to end, median of {len(runs)}",
+                f"{seconds:.2f} s",
+                f"<= {target:.0f} s",
+                seconds <= target,
+            )
+        )
+    return rows
+
+
+def build_rows(phases: dict, p2: dict, p7: dict, reports: dict) -> list[Row]:
+    ceiling, p1, p4 = phases["ceiling"], phases["p1"], phases["p4"]
+    rows = [
+        Row(
+            "ceil",
+            "GET /bench/ping (no I/O, same nginx + gunicorn)",
+            f"{ceiling['rps']:,.0f} req/s, p50 {ceiling['p50_ms']:.1f} ms",
+            "-",
+            None,
+        ),
+        share_row("P1", "GET /api/tasks/{id}, authenticated", p1, ceiling, TARGETS["P1"]),
+        Row(
+            "P2",
+            f"verify calls per 100 requests ({p2['requests']:,} requests)",
+            f"{p2['per_100']:.2f} ({p2['verify_calls']:.0f} calls)",
+            f"<= {TARGETS['P2']:.0f}",
+            p2["per_100"] <= TARGETS["P2"],
+        ),
+        tail_row("P3", "tail at 32 connections, P1's endpoint", p1),
+        tail_row("P3", "tail at 32 connections, P4's endpoint", p4),
+        share_row("P4", "filtered, sorted page of 50 of 10,000 tasks", p4, ceiling, TARGETS["P4"]),
+        *report_rows(reports),
+    ]
+    if p7.get("p95_s") is None:
+        value = f"{p7['missing']} of {p7['tasks']} entries missing after 30 s"
+        ok = False
+    else:
+        value = f"p95 {p7['p95_s']:.3f} s (p50 {p7['p50_s']:.3f}, max {p7['max_s']:.3f})"
+        ok = p7["p95_s"] <= TARGETS["P7"]
+    rows.append(
+        Row(
+            "P7",
+            f"task write -> activity entry, {p7['tasks']} at {p7['rate_per_s']:g}/s",
+            value,
+            f"<= {TARGETS['P7']:.0f} s",
+            ok,
+        )
+    )
+    return rows
+
+
+def write_results(results: dict[str, Any], prefix: str = "") -> Path:
+    """Write ``results`` as bench/results/<prefix><timestamp>.json."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{prefix}{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path

@@ -1,0 +1,131 @@
+"""scripts/bench's data: users and their tokens through the user service's API; one
+project with all of them as members holding 10,000 tasks, and 20 other projects of
+2,000 tasks each, in bulk SQL. Also the sign-up both benchmarks use."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import requests
+
+from scripts.benchmarks.boot import Stack
+from scripts.toolkit import databases
+
+PASSWORD = "bench password 12345"
+BIG_PROJECT_TASKS = 10_000
+OTHER_PROJECTS = 20
+OTHER_PROJECT_TASKS = 2_000
+
+SEED_TASKS = """
+INSERT INTO tasks (project_id, title, description, status, priority, assignee_id,
+                   reporter_id, due_date, estimated_hours, created_at, updated_at)
+SELECT %(project)s, 'Bench task ' || g, 'Seeded by scripts/bench',
+       (ARRAY['todo','in_progress','in_review','done','cancelled'])[1 + floor(random() * 5)::int],
+       (ARRAY['low','medium','high','critical'])[1 + floor(random() * 4)::int],
+       CASE WHEN random() < 0.15 THEN NULL
+            ELSE (%(assignees)s::int[])[1 + floor(random() * cardinality(%(assignees)s::int[]))::int]
+       END,
+       %(reporter)s,
+       CASE WHEN random() < 0.2 THEN NULL ELSE current_date + (floor(random() * 120)::int - 60) END,
+       round((random() * 16)::numeric, 1)::float8,
+       now() - random() * interval '180 days',
+       now() - random() * interval '30 days'
+FROM generate_series(1, %(count)s) AS g
+RETURNING id
+"""
+SEED_LABELS = """
+INSERT INTO task_labels (task_id, label)
+SELECT id, (ARRAY['backend','frontend','bug','ops','docs'])[1 + id %% 5]
+FROM tasks WHERE project_id = %(project)s AND id %% 3 = 0
+"""
+
+
+@dataclass
+class Seed:
+    users: list[tuple[int, str]]  # (user id, access token)
+    project_id: int
+    task_ids: tuple[int, int]  # lowest and highest id of the big project's tasks
+    tokens_file: Path
+    seconds: float = 0.0
+
+
+def register_and_login(
+    user_url: str, username: str, http: requests.Session | None = None
+) -> tuple[int, str]:
+    """Register ``username`` and sign in: its id and access token."""
+    http = http or requests  # the module's functions when no session is given
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    for _ in range(20):  # a busy machine may answer 503 while the pools warm up
+        response = http.post(f"{user_url}/api/register", json=body, timeout=30)
+        if response.status_code != 503:
+            break
+        time.sleep(1)
+    response.raise_for_status()
+    response = http.post(
+        f"{user_url}/api/login", json={"username": username, "password": PASSWORD}, timeout=30
+    )
+    response.raise_for_status()
+    login = response.json()
+    return login["user"]["id"], login["access_token"]
+
+
+def api(method: str, url: str, token: str, body: dict | None = None) -> dict:
+    response = requests.request(
+        method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    if response.status_code >= 400:
+        raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+    return response.json() if response.content else {}
+
+
+def insert_tasks(cursor, project: int, reporter: int, assignees: list[int], count: int) -> list:
+    cursor.execute(
+        SEED_TASKS,
+        {"project": project, "reporter": reporter, "assignees": assignees, "count": count},
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute(SEED_LABELS, {"project": project})
+    return ids
+
+
+def seed(stack_: Stack, server: str, user_count: int) -> Seed:
+    """Users and tokens through the API; the projects and their tasks in bulk SQL."""
+    suffix = secrets.token_hex(3)
+    names = [f"bench{index:03d}_{suffix}" for index in range(user_count)]
+    with ThreadPoolExecutor(4) as pool:
+        users = list(pool.map(lambda n: register_and_login(stack_.urls["user"], n), names))
+    owner_id, owner_token = users[0]
+    gateway = stack_.gateway
+    project = api("POST", f"{gateway}/api/projects", owner_token, {"name": "Bench project"})
+    members = f"{gateway}/api/projects/{project['id']}/members"
+    with ThreadPoolExecutor(4) as pool:
+        list(
+            pool.map(
+                lambda u: api("POST", members, owner_token, {"user_id": u[0], "role": "member"}),
+                users[1:],
+            )
+        )
+    others = [
+        api("POST", f"{gateway}/api/projects", owner_token, {"name": f"Other project {n}"})["id"]
+        for n in range(OTHER_PROJECTS)
+    ]
+    url = databases.database_url(server, stack_.databases["project-task"])
+    connection = psycopg2.connect(url)
+    user_ids = [u[0] for u in users]
+    with connection, connection.cursor() as cursor:
+        ids = insert_tasks(cursor, project["id"], owner_id, user_ids, BIG_PROJECT_TASKS)
+        for other in others:
+            insert_tasks(cursor, other, owner_id, [owner_id], OTHER_PROJECT_TASKS)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.close()
+    tokens_file = stack_.workdir / "tokens.txt"
+    tokens_file.write_text("".join(f"{token}\n" for _, token in users))
+    tokens_file.chmod(0o600)
+    return Seed(users, project["id"], (min(ids), max(ids)), tokens_file)
