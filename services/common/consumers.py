@@ -30,6 +30,8 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from services.common.contracts import EnvelopeSchema
+
 log = logging.getLogger(__name__)
 
 # The events after which what was written on a cached access answer is swept up again.
@@ -42,34 +44,14 @@ class InvalidEnvelope(ValueError):
     """The message is not an event envelope this consumer understands; retrying cannot help."""
 
 
-class _EntitySchema(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    type = ma.fields.String(required=True)
-    id = ma.fields.Integer(allow_none=True, load_default=None)
-
-
-class EnvelopeSchema(ma.Schema):
-    """The parts of an event envelope (``services.common.events``) this consumer reads."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    event_id = ma.fields.UUID(required=True)
-    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    project_id = ma.fields.Integer(allow_none=True, load_default=None)
-    entity = ma.fields.Nested(_EntitySchema, required=True)
-
-
 _schema = EnvelopeSchema()
 
 
-def parse_envelope(envelope: Any, schema: ma.Schema = _schema) -> dict[str, Any]:
-    """The validated event, ``event_id`` as a string; :class:`InvalidEnvelope` if not one.
-    A consumer that reads more of the envelope passes its own ``schema``."""
+def parse_envelope(envelope: Any) -> dict[str, Any]:
+    """The event loaded with the envelope contract, ``event_id`` as a string;
+    :class:`InvalidEnvelope` if it is not one."""
     try:
-        event = schema.load(envelope)
+        event = _schema.load(envelope)
     except ma.ValidationError as exc:
         raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
     event["event_id"] = str(event["event_id"])

@@ -2,12 +2,15 @@
 process.
 
 nginx reaches them through ``nginx/upstreams.conf``; services reach each other through
-``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``). A test checks the two agree.
+``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``), resolved here by
+:func:`service_url` and nowhere else. A test checks the two agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from services.common.config import env
 
@@ -27,9 +30,14 @@ class ServiceInfo:
     def package(self) -> str:
         return self.name.replace("-", "_")
 
+    @property
+    def url_setting(self) -> str:
+        """The setting holding this service's base URL: ``<NAME>_SERVICE_URL``."""
+        return f"{self.env_prefix}_SERVICE_URL"
+
     def url(self) -> str:
         """Base URL of this service as seen from another process."""
-        return env(f"{self.env_prefix}_SERVICE_URL", f"http://127.0.0.1:{self.port}").rstrip("/")
+        return env(self.url_setting, f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 SERVICES: dict[str, ServiceInfo] = {
@@ -44,3 +52,11 @@ SERVICES: dict[str, ServiceInfo] = {
         ServiceInfo("reporting", 5007, "reports", "reporting"),
     )
 }
+
+
+def service_url(name: str, settings: Mapping[str, Any] | None = None) -> str:
+    """Base URL of service ``name``: the app's own ``<NAME>_SERVICE_URL`` setting when it
+    has one (tests point an app at a stand-in that way), else :meth:`ServiceInfo.url`."""
+    info = SERVICES[name]
+    configured = settings.get(info.url_setting) if settings is not None else None
+    return configured.rstrip("/") if configured else info.url()

@@ -32,6 +32,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.common.consumers import apply_once
 from services.common.db import utcnow
+from services.common.errors import ServiceUnavailable
 from services.notification import directory
 from services.notification.consumer import Outcome, handle_event
 from services.notification.delivery import (
@@ -51,7 +52,7 @@ from services.notification.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (requests.RequestException, directory.UpstreamError, OperationalError, InterfaceError)
+TRANSIENT = (requests.RequestException, ServiceUnavailable, OperationalError, InterfaceError)
 REDACTED = "(removed once sent: it held a one-time secret)"
 
 

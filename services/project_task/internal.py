@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import marshmallow as ma
 from flask import Blueprint, request
 from sqlalchemy import select
 
+from services.common.contracts import (
+    CLOSED_STATUSES,
+    DueTaskListSchema,
+    MemberListSchema,
+    MembershipListSchema,
+    ProjectAccessSchema,
+    TaskAccessSchema,
+)
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.http import require_service_token
@@ -23,31 +30,6 @@ from services.project_task.extensions import db
 from services.project_task.models import Project, ProjectMember, Task
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
-
-
-class AccessSchema(ma.Schema):
-    project_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class TaskSummarySchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    assignee_id = ma.fields.Integer(allow_none=True)
-    reporter_id = ma.fields.Integer()
-
-
-class TaskAccessSchema(AccessSchema):
-    task = ma.fields.Nested(TaskSummarySchema)
-
-
-class MemberRoleSchema(ma.Schema):
-    user_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class MemberListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MemberRoleSchema))
 
 
 def _user_id_argument() -> int:
@@ -81,7 +63,7 @@ def project_access(project_id: int):
     role = role_of(project_id, _user_id_argument())
     if role is None:
         abort(404, "No such project, or the user is no member of it.")
-    return AccessSchema().dump({"project_id": project_id, "role": role})
+    return ProjectAccessSchema().dump({"project_id": project_id, "role": role})
 
 
 @blueprint.get("/projects/<int:project_id>/members")
@@ -96,27 +78,6 @@ def project_members(project_id: int):
         .order_by(ProjectMember.user_id)
     )
     return MemberListSchema().dump({"items": [row._asdict() for row in members]})
-
-
-class MembershipSchema(ma.Schema):
-    project_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class MembershipListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MembershipSchema))
-
-
-class DueTaskSchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    project_id = ma.fields.Integer()
-    assignee_id = ma.fields.Integer()
-    due_date = ma.fields.Date()
-
-
-class DueTaskListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(DueTaskSchema))
 
 
 @blueprint.get("/users/<int:user_id>/projects")
@@ -143,7 +104,7 @@ def tasks_due_soon():
         select(Task.id, Task.title, Task.project_id, Task.assignee_id, Task.due_date)
         .where(
             Task.assignee_id.is_not(None),
-            Task.status.not_in(("done", "cancelled")),
+            Task.status.not_in(CLOSED_STATUSES),
             Task.due_date >= now.date(),
             Task.due_date <= (now + timedelta(hours=hours)).date(),
         )

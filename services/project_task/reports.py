@@ -23,6 +23,7 @@ import marshmallow as ma
 from flask import Blueprint, request
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from services.common.contracts import CLOSED_STATUSES, PRIORITIES, PROJECT_STATUSES, TASK_STATUSES
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.http import require_service_token
@@ -35,15 +36,7 @@ from services.common.report_contract import (
     TaskLineSchema,
 )
 from services.project_task.extensions import db
-from services.project_task.models import (
-    CLOSED_STATUSES,
-    PRIORITIES,
-    PROJECT_STATUSES,
-    TASK_STATUSES,
-    Project,
-    ProjectMember,
-    Task,
-)
+from services.project_task.models import Project, ProjectMember, Task
 
 blueprint = Blueprint("internal_reports", __name__, url_prefix="/internal/reports")
 

@@ -1,9 +1,11 @@
 """What a report says, whatever its format: a title, key figures, tables and charts,
-built from one aggregate answer of the owning service (see :mod:`sources`).
+built from one aggregate answer of the owning service (see :mod:`sources`), loaded with
+its contract (:mod:`services.common.report_contract`).
 
 ``build(requester, type, params)`` fetches the data with one call and lays it out; the
 renderers in :mod:`formats` turn the same :class:`Document` into JSON, CSV or PDF, so
-the three formats always agree.
+the three formats always agree. A document's ``data`` is the answer dumped again with
+its contract: what the owning service sent.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common.contracts import PRIORITIES, TASK_STATUSES
+from services.common.report_contract import (
+    ActivitySummarySchema,
+    OverdueSchema,
+    ProjectSummarySchema,
+    SystemSchema,
+    WorkloadSchema,
+)
 from services.reporting import sources
 from services.reporting.access import Requester
 
-TASK_STATUSES = ("todo", "in_progress", "in_review", "done", "cancelled")
-PRIORITIES = ("low", "medium", "high", "critical")
 CHART_BARS = 12
 
 
@@ -92,8 +100,10 @@ def _assignee_chart(title: str, assignees: list[dict[str, Any]], measure: str) -
     )
 
 
-def project_summary(requester: Requester, params: dict[str, Any]) -> Document:
+def project_summary(requester: Requester, params: dict[str, Any]) -> Document | None:
     data = sources.project_summary(params["project_id"])
+    if data is None:
+        return None
     project = data["project"]
     by_status = _counts_table("Tasks by status", "status", data["by_status"], TASK_STATUSES)
     by_priority = _counts_table("Tasks by priority", "priority", data["by_priority"], PRIORITIES)
@@ -105,7 +115,7 @@ def project_summary(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title=f"Project summary: {project['name']}",
         subtitle=f"Project {project['id']} ({project['status']}), as of {data['today']}",
-        data=data,
+        data=ProjectSummarySchema().dump(data),
         figures=[
             ("Total tasks", data["total"]),
             ("Open tasks", data["open"]),
@@ -155,7 +165,7 @@ def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="User workload",
         subtitle=f"{', '.join(scope)}, as of {data['today']}",
-        data=data,
+        data=WorkloadSchema().dump(data),
         figures=[
             ("Total tasks", data["total"]),
             ("Open tasks", data["open"]),
@@ -197,7 +207,7 @@ def overdue_tasks(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="Overdue tasks",
         subtitle=f"{scope}, as of {data['today']}",
-        data=data,
+        data=OverdueSchema().dump(data),
         figures=[("Overdue tasks", data["total"]), ("Listed", len(data["tasks"]))],
         tables=[
             by_priority,
@@ -246,7 +256,7 @@ def activity_summary(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="Activity summary",
         subtitle=f"{scope}, last {data['days']} days",
-        data=data,
+        data=ActivitySummarySchema().dump(data),
         figures=[("Total entries", data["total"]), ("Days", data["days"])],
         tables=[by_action, by_day],
         charts=[
@@ -279,7 +289,7 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="System overview",
         subtitle=f"Every project, as of {data['today']}",
-        data=data,
+        data=SystemSchema().dump(data),
         figures=[
             ("Projects", data["projects"]),
             ("Members", data["members"]),
@@ -304,7 +314,7 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     )
 
 
-BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document]] = {
+BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document | None]] = {
     "project_summary": project_summary,
     "user_workload": user_workload,
     "overdue_tasks": overdue_tasks,
@@ -313,6 +323,7 @@ BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document]] = {
 }
 
 
-def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document:
-    """The report's document, from one call to the service that owns its data."""
+def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document | None:
+    """The report's document, from one call to the service that owns its data; None when
+    the project it is about is gone."""
     return BUILDERS[report_type](requester, params)
