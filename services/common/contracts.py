@@ -86,19 +86,27 @@ class MembershipListSchema(Contract):
     items = ma.fields.List(ma.fields.Nested(MembershipSchema))
 
 
-class DueTaskSchema(Contract):
+class TaskLineSchema(Contract):
+    """A task as a line of a list: the reports' task lists, the tasks due soon."""
+
     id = ma.fields.Integer()
     title = ma.fields.String()
     project_id = ma.fields.Integer()
-    assignee_id = ma.fields.Integer()
-    due_date = ma.fields.Date()
+    status = ma.fields.String(validate=ma.validate.OneOf(TASK_STATUSES))
+    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
+    assignee_id = ma.fields.Integer(allow_none=True)
+    due_date = ma.fields.Date(allow_none=True)
 
 
 class DueTaskListSchema(Contract):
     """``GET project-task /internal/tasks/due-soon?hours=``: open, assigned tasks due
     within the window."""
 
-    items = ma.fields.List(ma.fields.Nested(DueTaskSchema))
+    items = ma.fields.List(
+        ma.fields.Nested(
+            TaskLineSchema, only=("id", "title", "project_id", "assignee_id", "due_date")
+        )
+    )
 
 
 class UserSchema(Contract):

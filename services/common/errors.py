@@ -179,6 +179,14 @@ def _handle_http_exception(error: HTTPException) -> Response:
     return problem_response(error)
 
 
+def _try_again_shortly(detail: str) -> Response:
+    """503 ``service_unavailable`` with ``Retry-After``: something this request needs is
+    away for now."""
+    return problem_response(
+        ProblemError(503, detail, code="service_unavailable", headers={"Retry-After": "5"})
+    )
+
+
 def _handle_database_error(error: DBAPIError) -> Response:
     if isinstance(error, IntegrityError):
         log.warning("integrity error reached the error handler: %s", error.orig)
@@ -186,38 +194,17 @@ def _handle_database_error(error: DBAPIError) -> Response:
             ProblemError(409, "The change conflicts with existing data.", code="conflict")
         )
     log.error("database unavailable: %s", error.orig)
-    return problem_response(
-        ProblemError(
-            503,
-            "The database is unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    return _try_again_shortly("The database is unavailable; try again shortly.")
 
 
 def _handle_redis_down(error: RedisConnectionError) -> Response:
     log.error("redis unavailable: %s", error)
-    return problem_response(
-        ProblemError(
-            503,
-            "A backing service is unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    return _try_again_shortly("A backing service is unavailable; try again shortly.")
 
 
 def _handle_service_unavailable(error: ServiceUnavailable) -> Response:
     log.warning("service unavailable: %s", error)
-    return problem_response(
-        ProblemError(
-            503,
-            f"The {error.service} service is unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    return _try_again_shortly(f"The {error.service} service is unavailable; try again shortly.")
 
 
 def _handle_unexpected(error: Exception) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from services.common.contracts import Contract
+from services.common.contracts import Contract, TaskLineSchema
 
 
 class CountsField(ma.fields.Dict):
@@ -41,16 +41,6 @@ class TaskFiguresSchema(Contract):
     )
     completion_rate = ma.fields.Float(metadata={"description": "done / (all - cancelled)"})
     by_status = CountsField()
-
-
-class TaskLineSchema(Contract):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    project_id = ma.fields.Integer()
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    assignee_id = ma.fields.Integer(allow_none=True)
-    due_date = ma.fields.Date(allow_none=True)
 
 
 class MyTasksSchema(Contract):

@@ -72,24 +72,20 @@ def project_members(project_id: int):
     """Every member of a project with their role (for @mention resolution)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
-    members = db.session.execute(
-        select(ProjectMember.user_id, ProjectMember.role)
-        .where(ProjectMember.project_id == project_id)
-        .order_by(ProjectMember.user_id)
+    members = select(ProjectMember).where(ProjectMember.project_id == project_id)
+    return MemberListSchema().dump(
+        {"items": db.session.scalars(members.order_by(ProjectMember.user_id))}
     )
-    return MemberListSchema().dump({"items": [row._asdict() for row in members]})
 
 
 @blueprint.get("/users/<int:user_id>/projects")
 @require_service_token
 def user_projects(user_id: int):
     """Every project ``user_id`` belongs to, with their role (empty list for none)."""
-    rows = db.session.execute(
-        select(ProjectMember.project_id, ProjectMember.role)
-        .where(ProjectMember.user_id == user_id)
-        .order_by(ProjectMember.project_id)
+    memberships = select(ProjectMember).where(ProjectMember.user_id == user_id)
+    return MembershipListSchema().dump(
+        {"items": db.session.scalars(memberships.order_by(ProjectMember.project_id))}
     )
-    return MembershipListSchema().dump({"items": [row._asdict() for row in rows]})
 
 
 @blueprint.get("/tasks/due-soon")

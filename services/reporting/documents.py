@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import marshmallow as ma
+
 from services.common.contracts import PRIORITIES, TASK_STATUSES
 from services.common.report_contract import (
     ActivitySummarySchema,
@@ -115,7 +117,7 @@ def project_summary(requester: Requester, params: dict[str, Any]) -> Document | 
     return Document(
         title=f"Project summary: {project['name']}",
         subtitle=f"Project {project['id']} ({project['status']}), as of {data['today']}",
-        data=ProjectSummarySchema().dump(data),
+        data=data,
         figures=[
             ("Total tasks", data["total"]),
             ("Open tasks", data["open"]),
@@ -165,7 +167,7 @@ def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="User workload",
         subtitle=f"{', '.join(scope)}, as of {data['today']}",
-        data=WorkloadSchema().dump(data),
+        data=data,
         figures=[
             ("Total tasks", data["total"]),
             ("Open tasks", data["open"]),
@@ -207,7 +209,7 @@ def overdue_tasks(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="Overdue tasks",
         subtitle=f"{scope}, as of {data['today']}",
-        data=OverdueSchema().dump(data),
+        data=data,
         figures=[("Overdue tasks", data["total"]), ("Listed", len(data["tasks"]))],
         tables=[
             by_priority,
@@ -256,7 +258,7 @@ def activity_summary(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="Activity summary",
         subtitle=f"{scope}, last {data['days']} days",
-        data=ActivitySummarySchema().dump(data),
+        data=data,
         figures=[("Total entries", data["total"]), ("Days", data["days"])],
         tables=[by_action, by_day],
         charts=[
@@ -289,7 +291,7 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     return Document(
         title="System overview",
         subtitle=f"Every project, as of {data['today']}",
-        data=SystemSchema().dump(data),
+        data=data,
         figures=[
             ("Projects", data["projects"]),
             ("Members", data["members"]),
@@ -314,16 +316,22 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     )
 
 
-BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document | None]] = {
-    "project_summary": project_summary,
-    "user_workload": user_workload,
-    "overdue_tasks": overdue_tasks,
-    "activity_summary": activity_summary,
-    "system_overview": system_overview,
+Builder = Callable[[Requester, dict[str, Any]], Document | None]
+
+BUILDERS: dict[str, tuple[Builder, type[ma.Schema]]] = {
+    "project_summary": (project_summary, ProjectSummarySchema),
+    "user_workload": (user_workload, WorkloadSchema),
+    "overdue_tasks": (overdue_tasks, OverdueSchema),
+    "activity_summary": (activity_summary, ActivitySummarySchema),
+    "system_overview": (system_overview, SystemSchema),
 }
 
 
 def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document | None:
     """The report's document, from one call to the service that owns its data; None when
     the project it is about is gone."""
-    return BUILDERS[report_type](requester, params)
+    builder, contract = BUILDERS[report_type]
+    document = builder(requester, params)
+    if document is not None:
+        document.data = contract().dump(document.data)
+    return document
