@@ -14,6 +14,8 @@ dumps it with :class:`EnvelopeSchema`, every consumer loads it with the same sch
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 PROJECT_STATUSES = ("active", "completed", "archived")
@@ -29,6 +31,17 @@ ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 def role_at_least(role: str | None, needed: str) -> bool:
     """Whether project role ``role`` (None: no member) is ``needed`` or stronger."""
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+class IsoDate(ma.fields.Date):
+    """A ``YYYY-MM-DD`` date, loaded as a ``date``; dumped from a ``date`` or passed
+    through as the string it already is (reporting's quick views serve figures they
+    dumped and cached before)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class Contract(ma.Schema):
@@ -95,7 +108,7 @@ class TaskLineSchema(Contract):
     status = ma.fields.String(validate=ma.validate.OneOf(TASK_STATUSES))
     priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
     assignee_id = ma.fields.Integer(allow_none=True)
-    due_date = ma.fields.Date(allow_none=True)
+    due_date = IsoDate(allow_none=True)
 
 
 class DueTaskListSchema(Contract):

@@ -11,7 +11,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from services.common.contracts import Contract, TaskLineSchema
+from services.common.contracts import Contract, IsoDate, TaskLineSchema
 
 
 class CountsField(ma.fields.Dict):
@@ -57,8 +57,8 @@ class DashboardSchema(Contract):
     your open tasks."""
 
     user_id = ma.fields.Integer()
-    today = ma.fields.Date()
-    week_end = ma.fields.Date()
+    today = IsoDate()
+    week_end = IsoDate()
     project_count = ma.fields.Integer()
     projects = ma.fields.List(ma.fields.Nested(DashboardProjectSchema))
     tasks = ma.fields.Nested(TaskFiguresSchema)
@@ -71,8 +71,8 @@ class ProjectBriefSchema(Contract):
     status = ma.fields.String()
     priority = ma.fields.String()
     owner_id = ma.fields.Integer()
-    start_date = ma.fields.Date(allow_none=True)
-    end_date = ma.fields.Date(allow_none=True)
+    start_date = IsoDate(allow_none=True)
+    end_date = IsoDate(allow_none=True)
 
 
 class AssigneeFiguresSchema(Contract):
@@ -86,7 +86,7 @@ class AssigneeFiguresSchema(Contract):
 
 
 class WeekSchema(Contract):
-    week_start = ma.fields.Date(metadata={"description": "Monday (UTC) of the ISO week"})
+    week_start = IsoDate(metadata={"description": "Monday (UTC) of the ISO week"})
     created = ma.fields.Integer()
     completed = ma.fields.Integer()
 
@@ -96,7 +96,7 @@ class ProjectSummarySchema(Contract):
     created vs completed per week for the last eight weeks."""
 
     project = ma.fields.Nested(ProjectBriefSchema)
-    today = ma.fields.Date()
+    today = IsoDate()
     total = ma.fields.Integer()
     open = ma.fields.Integer()
     overdue = ma.fields.Integer()
@@ -122,7 +122,7 @@ class WorkloadSchema(Contract):
 
     user_id = ma.fields.Integer(allow_none=True)
     project_id = ma.fields.Integer(allow_none=True)
-    today = ma.fields.Date()
+    today = IsoDate()
     total = ma.fields.Integer()
     open = ma.fields.Integer()
     overdue = ma.fields.Integer()
@@ -146,7 +146,7 @@ class OverdueSchema(Contract):
     user_id = ma.fields.Integer(allow_none=True)
     project_id = ma.fields.Integer(allow_none=True)
     assignee_id = ma.fields.Integer(allow_none=True)
-    today = ma.fields.Date()
+    today = IsoDate()
     total = ma.fields.Integer()
     truncated = ma.fields.Boolean()
     by_priority = CountsField()
@@ -157,7 +157,7 @@ class OverdueSchema(Contract):
 class SystemSchema(Contract):
     """Platform-wide counts: projects, members and tasks."""
 
-    today = ma.fields.Date()
+    today = IsoDate()
     projects = ma.fields.Integer()
     projects_by_status = CountsField()
     members = ma.fields.Integer()
@@ -173,7 +173,7 @@ class ActionCountSchema(Contract):
 
 
 class DayCountSchema(Contract):
-    day = ma.fields.Date()
+    day = IsoDate()
     count = ma.fields.Integer()
 
 

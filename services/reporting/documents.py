@@ -316,22 +316,28 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     )
 
 
-Builder = Callable[[Requester, dict[str, Any]], Document | None]
+BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document | None]] = {
+    "project_summary": project_summary,
+    "user_workload": user_workload,
+    "overdue_tasks": overdue_tasks,
+    "activity_summary": activity_summary,
+    "system_overview": system_overview,
+}
 
-BUILDERS: dict[str, tuple[Builder, type[ma.Schema]]] = {
-    "project_summary": (project_summary, ProjectSummarySchema),
-    "user_workload": (user_workload, WorkloadSchema),
-    "overdue_tasks": (overdue_tasks, OverdueSchema),
-    "activity_summary": (activity_summary, ActivitySummarySchema),
-    "system_overview": (system_overview, SystemSchema),
+# The contract each report's data was loaded with, and is dumped with again.
+CONTRACTS: dict[str, type[ma.Schema]] = {
+    "project_summary": ProjectSummarySchema,
+    "user_workload": WorkloadSchema,
+    "overdue_tasks": OverdueSchema,
+    "activity_summary": ActivitySummarySchema,
+    "system_overview": SystemSchema,
 }
 
 
 def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document | None:
     """The report's document, from one call to the service that owns its data; None when
     the project it is about is gone."""
-    builder, contract = BUILDERS[report_type]
-    document = builder(requester, params)
+    document = BUILDERS[report_type](requester, params)
     if document is not None:
-        document.data = contract().dump(document.data)
+        document.data = CONTRACTS[report_type]().dump(document.data)
     return document
