@@ -111,15 +111,21 @@ class TaskLineSchema(Contract):
     due_date = IsoDate(allow_none=True)
 
 
+class DueTaskSchema(TaskLineSchema):
+    """A task due soon: its due date is passed on as the producer wrote it (only a label
+    in the reminder), so a timestamp is taken as it is."""
+
+    class Meta(TaskLineSchema.Meta):
+        exclude = ("status", "priority")
+
+    due_date = ma.fields.String()
+
+
 class DueTaskListSchema(Contract):
     """``GET project-task /internal/tasks/due-soon?hours=``: open, assigned tasks due
     within the window."""
 
-    items = ma.fields.List(
-        ma.fields.Nested(
-            TaskLineSchema, only=("id", "title", "project_id", "assignee_id", "due_date")
-        )
-    )
+    items = ma.fields.List(ma.fields.Nested(DueTaskSchema))
 
 
 class UserSchema(Contract):
