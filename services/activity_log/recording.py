@@ -29,7 +29,7 @@ def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _client_meta(event: dict[str, Any]) -> dict[str, Any]:
     """The client's ip and user agent, when the producer put them in ``data.meta``."""
-    raw = (event["data"] or {}).get("meta") or event["meta"]
+    raw = (event["data"] or {}).get("meta") or event.get("meta")
     if not isinstance(raw, dict):
         return {"ip": None, "user_agent": None}
     try:

@@ -47,11 +47,12 @@ class InvalidEnvelope(ValueError):
 _schema = EnvelopeSchema()
 
 
-def parse_envelope(envelope: Any) -> dict[str, Any]:
+def parse_envelope(envelope: Any, schema: ma.Schema = _schema) -> dict[str, Any]:
     """The event loaded with the envelope contract, ``event_id`` as a string;
-    :class:`InvalidEnvelope` if it is not one."""
+    :class:`InvalidEnvelope` if it is not one. A consumer that hands the envelope on as
+    it came passes a ``schema`` derived from :class:`EnvelopeSchema`."""
     try:
-        event = _schema.load(envelope)
+        event = schema.load(envelope)
     except ma.ValidationError as exc:
         raise InvalidEnvelope(f"not an event envelope: {exc.messages}") from exc
     event["event_id"] = str(event["event_id"])

@@ -182,4 +182,4 @@ class EnvelopeSchema(ma.Schema):
     request_id = ma.fields.String(
         allow_none=True, load_default=None, validate=ma.validate.Length(max=128)
     )
-    meta = ma.fields.Nested(ClientMetaSchema, allow_none=True, load_default=None)
+    meta = ma.fields.Nested(ClientMetaSchema, allow_none=True)
