@@ -44,8 +44,7 @@ def register_jobs(app: Flask) -> None:
     init_worker(
         app,
         db,
-        task_prefix="activity_log",
-        queue="activity",
+        "activity-log",
         failed_jobs=FailedJob,
         processed_events=ProcessedEvent,
     )

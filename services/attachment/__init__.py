@@ -8,12 +8,11 @@ from flask import Flask
 
 from services.attachment.config import Config
 from services.attachment.extensions import db, limiter, migrate
-from services.common import auth, events, init_service, make_api, ratelimit
+from services.common import auth, events, idempotency, init_service, make_api, ratelimit
 from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "attachment")
-QUEUE = "attachment"
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -37,6 +36,7 @@ def register_extensions(app: Flask) -> None:
     # No verifier given: tokens are checked against the user service's /internal/auth/verify.
     auth.init_app(app)
     events.init_app(app, db, models.OutboxEvent)
+    idempotency.init_app(app, db, models.IdempotencyRecord)
     task_access.init_app(app)
     storage.init_app(app)
 
@@ -47,8 +47,7 @@ def register_jobs(app: Flask) -> None:
     init_worker(
         app,
         db,
-        task_prefix="attachment",
-        queue=QUEUE,
+        "attachment",
         failed_jobs=models.FailedJob,
         processed_events=models.ProcessedEvent,
     )

@@ -13,7 +13,6 @@ from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "comment")
-QUEUE = "comment"
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -48,8 +47,7 @@ def register_jobs(app: Flask) -> None:
     init_worker(
         app,
         db,
-        task_prefix="comment",
-        queue=QUEUE,
+        "comment",
         failed_jobs=models.FailedJob,
         processed_events=models.ProcessedEvent,
     )

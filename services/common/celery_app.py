@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from services.common import consumers
 from services.common.config import env
 from services.common.redaction import redact
+from services.common.registry import SERVICES
 from services.common.worker_heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -100,17 +101,18 @@ def celery_init_app(app: Flask) -> Celery:
 def init_worker(
     app: Flask,
     db: Any,
+    service: str,
     *,
-    task_prefix: str,
-    queue: str,
     failed_jobs: type,
     processed_events: type | None = None,
 ) -> Celery:
     """Wire a service's background jobs: its Celery app (made here unless the outbox
-    already made it), every ``<task_prefix>.*`` task routed to the service's own queue,
-    the table failed jobs are kept in, and (for consumers) the processed-events table."""
+    already made it), every ``<task_prefix>.*`` job routed to the service's queue (both
+    from :mod:`services.common.registry`), the table failed jobs are kept in, and (for
+    consumers) the processed-events table."""
+    info = SERVICES[service]
     celery_app = app.extensions.get("celery") or celery_init_app(app)
-    celery_app.conf.task_routes = {f"{task_prefix}.*": {"queue": queue}}
+    celery_app.conf.task_routes = {f"{info.task_prefix}.*": {"queue": info.queue}}
     app.extensions["failed_jobs"] = (db, failed_jobs)
     if processed_events is not None:
         consumers.init_app(app, db, processed_events)

@@ -5,12 +5,12 @@ transaction together with a ``processed_events`` row keyed by ``event_id``: a re
 event finds the row and is skipped, and a consumer that fails half-way leaves nothing
 behind to be skipped later.
 
-A service's consumer is a Celery task named ``<service>.consume_event`` on its queue
-(see ``SUBSCRIPTIONS`` in :mod:`services.common.outbox`)::
+A service's consumer is a Celery task named ``<package>.consume_event`` on its queue,
+sent the event types its entry in :mod:`services.common.registry` lists::
 
-    @shared_task(name="activity_log.consume_event", bind=True, max_retries=10)
+    @consumer_task("activity_log.consume_event")
     def consume_event(self, envelope):
-        apply_once(envelope, record_activity)
+        return apply_once(parse_envelope(envelope), record_activity)
 
 Comment and attachment trust project-task's "yes" on a task for
 ``TASK_ACCESS_CACHE_SECONDS`` (:mod:`services.common.task_access`), so a comment or file
@@ -26,11 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from services.common.contracts import EnvelopeSchema
+from services.common.retry import retried_task
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +84,20 @@ def apply_once(envelope: dict[str, Any], handler: Callable[[dict[str, Any]], Non
     return True
 
 
-def consumer_task(name: str) -> Callable:
+def consumer_task(
+    name: str,
+    *,
+    retry_for: tuple[type[BaseException], ...] = (Exception,),
+    max_retries: int = 8,
+) -> Callable:
     """``@consumer_task("<service>.<job>")``: a Celery task taking an event envelope,
-    retried with backoff and jitter on any error but an envelope no retry can fix."""
-    return shared_task(
-        name=name,
-        bind=True,
-        autoretry_for=(Exception,),
-        dont_autoretry_for=(InvalidEnvelope,),
-        retry_backoff=True,
-        retry_jitter=True,
-        max_retries=8,
+    retried with the common backoff (:mod:`services.common.retry`) on ``retry_for``
+    errors, never on an envelope no retry can fix."""
+    return retried_task(
+        name,
+        retry_for=retry_for,
+        dont_retry_for=(InvalidEnvelope,),
+        max_retries=max_retries,
     )
 
 

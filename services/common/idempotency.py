@@ -1,8 +1,19 @@
 """``Idempotency-Key`` support for creates (SPEC §2).
 
-The same key from the same caller with the same body within 24 h replays the first
-response with ``Idempotent-Replayed: true``; the same key with another body is 422
+The same key from the same caller with the same request within 24 h replays the first
+response with ``Idempotent-Replayed: true``; the same key with another request is 422
 ``idempotency_key_reused``; a concurrent request still holding the key gets 409.
+
+The protocol is four steps, used by :func:`idempotent` and by any view that must
+fingerprint its request another way (the attachment upload, whose body is streamed to
+storage and fingerprinted by its hash rather than read here):
+
+1. :func:`claim` the caller's key with the request's fingerprint: the first response
+   to replay, or the id of a record this request now holds;
+2. the create runs;
+3. :func:`remember` its response for replays (a response that is no success releases
+   the key instead);
+4. or, when the create raised, :func:`release` the key.
 """
 
 from __future__ import annotations
@@ -26,12 +37,24 @@ WINDOW = timedelta(hours=24)
 _KEPT_HEADERS = ("Location", "ETag", "Content-Type")
 
 
+def requested_key() -> str | None:
+    """The request's key, if it sent one; 422 when it is not 1 to 255 characters."""
+    key = request.headers.get(HEADER)
+    if key is not None and not 1 <= len(key) <= 255:
+        abort(
+            422,
+            "Idempotency-Key must be 1 to 255 characters.",
+            errors={HEADER: ["Must be 1 to 255 characters."]},
+        )
+    return key
+
+
 def _scope() -> str:
     principal = g.get("principal")
     return f"user:{principal.id}" if principal else "anonymous"
 
 
-def _fingerprint() -> str:
+def _body_fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(request.path.encode())
@@ -39,54 +62,72 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _store() -> tuple[Any, type]:
+    return current_app.extensions["idempotency"]
+
+
+def claim(key: str, fingerprint: str) -> Response | int:
+    """The first response to replay, or the id of a new record this request now holds;
+    422 when the key was used with another fingerprint, 409 while its request runs."""
+    db, model = _store()
+    scope = _scope()
+    record = db.session.scalar(select(model).filter_by(scope=scope, key=key))
+    if record is not None and record.created_at < utcnow() - WINDOW:
+        db.session.delete(record)
+        db.session.commit()
+        record = None
+    if record is not None:
+        return _replay(record, fingerprint)
+    record = model(scope=scope, key=key, fingerprint=fingerprint)
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort(409, "A request with this Idempotency-Key is in progress.", code="conflict")
+    return record.id
+
+
+def remember(record_id: int, response: Response) -> None:
+    """Keep a successful response for replays; after any other, give the key back."""
+    db, model = _store()
+    if not 200 <= response.status_code < 300:
+        db.session.execute(delete(model).where(model.id == record_id))
+        db.session.commit()
+        return
+    record = db.session.get(model, record_id)
+    record.status = response.status_code
+    record.body = response.get_data(as_text=True)
+    record.headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
+    db.session.commit()
+
+
+def release(record_id: int) -> None:
+    """Give the key back after the create failed (its changes are rolled back)."""
+    db, model = _store()
+    db.session.rollback()
+    db.session.execute(delete(model).where(model.id == record_id))
+    db.session.commit()
+
+
 def idempotent(view: Callable) -> Callable:
-    """Decorator for a create view: honour the ``Idempotency-Key`` header."""
+    """Decorator for a create view: honour the ``Idempotency-Key`` header, the request
+    fingerprinted by its method, path and body."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
+        key = requested_key()
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255:
-            abort(
-                422,
-                "Idempotency-Key must be 1 to 255 characters.",
-                errors={HEADER: ["Must be 1 to 255 characters."]},
-            )
-        db, model = current_app.extensions["idempotency"]
-        scope, fingerprint = _scope(), _fingerprint()
-        record = db.session.scalar(select(model).filter_by(scope=scope, key=key))
-        if record is not None and record.created_at < utcnow() - WINDOW:
-            db.session.delete(record)
-            db.session.commit()
-            record = None
-        if record is not None:
-            return _replay(record, fingerprint)
-        record = model(scope=scope, key=key, fingerprint=fingerprint)
-        db.session.add(record)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            abort(409, "A request with this Idempotency-Key is in progress.", code="conflict")
-        record_id = record.id
+        claimed = claim(key, _body_fingerprint())
+        if isinstance(claimed, Response):
+            return claimed
         try:
             response: Response = current_app.make_response(view(*args, **kwargs))
         except BaseException:
-            db.session.rollback()
-            db.session.execute(delete(model).where(model.id == record_id))
-            db.session.commit()
+            release(claimed)
             raise
-        if 200 <= response.status_code < 300:
-            record = db.session.get(model, record_id)
-            record.status = response.status_code
-            record.body = response.get_data(as_text=True)
-            record.headers = {
-                h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers
-            }
-        else:
-            db.session.execute(delete(model).where(model.id == record_id))
-        db.session.commit()
+        remember(claimed, response)
         return response
 
     return wrapper
@@ -107,5 +148,5 @@ def _replay(record: Any, fingerprint: str) -> Response:
 
 
 def init_app(app: Flask, db: Any, model: type) -> None:
-    """Tell :func:`idempotent` where this service keeps its idempotency records."""
+    """Tell the protocol where this service keeps its idempotency records."""
     app.extensions["idempotency"] = (db, model)

@@ -1,11 +1,11 @@
 """The outbox relay: committed event rows go to their consumers through Celery.
 
 After a transaction that wrote events commits, their ids are handed to a relay thread
-in this process, which publishes each event to the queues subscribed to its type and
-marks the row published. Every ``OUTBOX_SWEEP_SECONDS`` the same thread sweeps up rows
-still unpublished (the broker was down, the process died mid-relay), oldest first, in
-batches; on PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so replicas do
-not publish the same rows at once. Delivery is at least once; consumers are idempotent
+in this process, which publishes each event to the consumers subscribed to its type
+(``consumes`` in :mod:`services.common.registry`) and marks the row published. Every
+``OUTBOX_SWEEP_SECONDS`` the same thread sweeps up rows still unpublished (the broker
+was down, the process died mid-relay), oldest first, in batches; on PostgreSQL rows are
+claimed with ``FOR UPDATE SKIP LOCKED`` so replicas do not publish the same rows at once. Delivery is at least once; consumers are idempotent
 on ``event_id``.
 """
 
@@ -27,27 +27,9 @@ from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
 from services.common.redaction import redact
+from services.common.registry import consumers_of
 
 log = logging.getLogger(__name__)
-
-# Which consumers receive which event types: queue -> (task name, types; "*" for all).
-SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "activity": ("activity_log.consume_event", ("*",)),
-    "notification": (
-        "notification.consume_event",
-        (
-            "task.assigned",
-            "task.status_changed",
-            "comment.created",
-            "comment.mentioned",
-            "report.completed",
-            "report.failed",
-            "user.password_reset_requested",
-        ),
-    ),
-    "comment": ("comment.consume_event", ("task.deleted", "project.deleted")),
-    "attachment": ("attachment.consume_event", ("task.deleted", "project.deleted")),
-}
 
 # Event types whose secrets are scrubbed from the outbox row once published.
 SCRUBBED_TYPES = ("user.password_reset_requested",)
@@ -61,12 +43,8 @@ _GRACE = timedelta(seconds=2)
 
 
 def routes_for(event_type: str) -> list[tuple[str, str]]:
-    """(task name, queue) pairs an event of this type goes to."""
-    return [
-        (task, queue_name)
-        for queue_name, (task, types) in SUBSCRIPTIONS.items()
-        if "*" in types or event_type in types
-    ]
+    """(task name, queue) pairs an event of this type goes to (the registry's ``consumes``)."""
+    return [(info.consumer_task, info.queue) for info in consumers_of(event_type)]
 
 
 class OutboxRelay:

@@ -7,9 +7,21 @@
 Responses carry ``X-RateLimit-*``; a 429 carries ``Retry-After``. If Redis goes away the
 limits fall back to per-process memory rather than failing requests.
 
-The strategy is limits' sliding-window counter, with one change: on Redis, the hit also
-reads the window back (one script), so a request costs one Redis round trip instead of
-two (the hit, then the window again for the headers).
+The strategy is limits' own sliding-window counter (a fixed window lets a burst straddling
+the minute boundary through twice). A request costs one Redis round trip: Flask-Limiter
+takes the hit, then reads the window again for the headers, and on the stock Redis storage
+those are two scripts. :class:`OneTripRedisStorage` is a limits storage backend plugged in
+the way limits documents for custom backends: a ``RedisStorage`` subclass whose
+``STORAGE_SCHEME`` registers it for ``storage_from_string`` (which Flask-Limiter calls with
+``RATELIMIT_STORAGE_URI``; :func:`init_app` puts the scheme in front of a Redis URI). It
+implements the public sliding-window interface (``SlidingWindowCounterSupport``) with its
+own script that takes the hit and answers the window as it now is; the thread's next read
+of that window, the headers right after, is served from that answer. Nothing here calls a
+private method of limits or touches its strategy registry (the storage registry gains a new
+scheme, the documented way; the stock schemes stay limits' own), so a ``limits`` upgrade
+that changes its internals cannot break the limiter unnoticed: the windows keep the stock
+key layout, and tests/common/test_ratelimit.py checks that the stock library reads the same
+window and that the interface implemented here is still the one limits declares.
 """
 
 from __future__ import annotations
@@ -17,117 +29,111 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits import RateLimitItem
 from limits.storage import RedisStorage
-from limits.strategies import STRATEGIES, SlidingWindowCounterRateLimiter, WindowStats
 
 from services.common.auth import bearer_token, token_key
 
-STRATEGY = "sliding-window-counter-one-trip"
+STRATEGY = "sliding-window-counter"
+# Put in front of a Redis URI (redis://, rediss://, redis+unix://, ...) it selects
+# OneTripRedisStorage.
+ONE_TRIP_SCHEME = "onetrip+"
 
-# limits' acquire_sliding_window.lua followed by its sliding_window.lua: take ``cost``
-# from the window if it fits, then answer whether it did and the window as it now is.
-ACQUIRE_AND_READ = """
-local limit = tonumber(ARGV[1])
-local expiry = tonumber(ARGV[2]) * 1000
-local amount = tonumber(ARGV[3])
-
+# The window shift both scripts start with, and how they read the window: the previous
+# and the current counters with their TTLs (ms, 0 when the key is absent). Time is in
+# milliseconds, the expiry (ARGV[1]) in seconds.
+_SHIFT = """
+local expiry = tonumber(ARGV[1]) * 1000
 local current_ttl = tonumber(redis.call('pttl', KEYS[2]))
 if current_ttl > 0 and current_ttl < expiry then
+    -- the current window is over: it becomes the previous one
     redis.call('rename', KEYS[2], KEYS[1])
     redis.call('set', KEYS[2], 0, 'PX', current_ttl + expiry)
 end
-
 local function window()
-    return tonumber(redis.call('get', KEYS[1])) or 0, math.max(0, redis.call('pttl', KEYS[1])),
-           tonumber(redis.call('get', KEYS[2])) or 0, math.max(0, redis.call('pttl', KEYS[2]))
+    return {tonumber(redis.call('get', KEYS[1])) or 0, math.max(0, redis.call('pttl', KEYS[1])),
+            tonumber(redis.call('get', KEYS[2])) or 0, math.max(0, redis.call('pttl', KEYS[2]))}
 end
-
-local previous_count, previous_ttl, current_count, ttl = window()
-local weighted = math.floor(previous_count * previous_ttl / expiry) + current_count
-local acquired = 0
-if amount <= limit and weighted + amount <= limit then
-    if redis.call('exists', KEYS[2]) == 1 then
-        redis.call('incrby', KEYS[2], amount)
-    else
-        redis.call('set', KEYS[2], amount, 'PX', expiry * 2)
-    end
-    acquired = 1
-    previous_count, previous_ttl, current_count, ttl = window()
-end
-return {acquired, previous_count, previous_ttl, current_count, ttl}
 """
+READ_WINDOW = _SHIFT + "return window()\n"
+# Take ``amount`` (ARGV[3]) if the weighted count leaves room under ``limit`` (ARGV[2]),
+# then answer {taken (1 or 0), the window as it now is}.
+ACQUIRE_AND_READ = (
+    _SHIFT
+    + """
+local limit = tonumber(ARGV[2])
+local amount = tonumber(ARGV[3])
+local w = window()
+if amount > limit or math.floor(w[1] * w[2] / expiry) + w[3] + amount > limit then
+    return {0, w[1], w[2], w[3], w[4]}
+end
+if redis.call('exists', KEYS[2]) == 1 then
+    redis.call('incrby', KEYS[2], amount)
+else
+    redis.call('set', KEYS[2], amount, 'PX', expiry * 2)
+end
+w = window()
+return {1, w[1], w[2], w[3], w[4]}
+"""
+)
 # How long a window read along with a hit answers for the same key (the same request).
 WINDOW_READ_FRESH_S = 1.0
 
+Window = tuple[int, float, int, float]
 
-class OneTripSlidingWindow(SlidingWindowCounterRateLimiter):
-    """The sliding-window counter; on Redis, :meth:`hit` keeps the window it read for
-    this thread's next :meth:`get_window_stats` of the same key (Flask-Limiter asks for
+
+def _window(answer: list[Any]) -> Window:
+    previous_count, previous_ttl_ms, current_count, current_ttl_ms = map(int, answer)
+    return previous_count, previous_ttl_ms / 1000, current_count, current_ttl_ms / 1000
+
+
+class OneTripRedisStorage(RedisStorage):
+    """Redis storage whose sliding-window hit also answers the window it leaves, kept for
+    this thread's next :meth:`get_sliding_window` of the same key (Flask-Limiter asks for
     it right after the hit, to write the headers)."""
 
-    def __init__(self, storage: Any) -> None:
-        super().__init__(storage)
-        self._script = (
-            storage.get_connection().register_script(ACQUIRE_AND_READ)
-            if isinstance(storage, RedisStorage)
-            else None
-        )
-        self._read = threading.local()
+    STORAGE_SCHEME = [ONE_TRIP_SCHEME + scheme for scheme in RedisStorage.STORAGE_SCHEME]
 
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        if self._script is None:
-            return super().hit(item, *identifiers, cost=cost)
-        key = item.key_for(*identifiers)
-        keys = [
-            self.storage.prefixed_key(self.storage._previous_window_key(key)),
-            self.storage.prefixed_key(self.storage._current_window_key(key)),
-        ]
-        acquired, *window = self._script(keys, [item.amount, item.get_expiry(), cost])
-        previous_count, previous_ttl_ms, current_count, current_ttl_ms = map(int, window)
-        self._read.window = (
-            key,
-            time.monotonic(),
-            (previous_count, previous_ttl_ms / 1000, current_count, current_ttl_ms / 1000),
-        )
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix(ONE_TRIP_SCHEME), **options)
+        connection = self.get_connection()
+        self._acquire_and_read = connection.register_script(ACQUIRE_AND_READ)
+        self._read_window = connection.register_script(READ_WINDOW)
+        self._reads = threading.local()
+
+    def window_keys(self, key: str) -> list[str]:
+        """The previous and the current window's keys, as the stock Redis storage names
+        them (the braces keep both on one Redis Cluster slot)."""
+        current = self.prefixed_key(f"{{{key}}}")
+        return [f"{current}/-1", current]
+
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        acquired, *window = self._acquire_and_read(self.window_keys(key), [expiry, limit, amount])
+        now = time.monotonic()
+        reads = {
+            read_key: read
+            for read_key, read in getattr(self._reads, "fresh", {}).items()
+            if now - read[0] <= WINDOW_READ_FRESH_S
+        }
+        reads[key, expiry] = (now, _window(window))
+        self._reads.fresh = reads
         return bool(acquired)
 
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
-        read = getattr(self._read, "window", None)
-        self._read.window = None
-        key = item.key_for(*identifiers)
-        if read is None or read[0] != key or time.monotonic() - read[1] > WINDOW_READ_FRESH_S:
-            return super().get_window_stats(item, *identifiers)
-        return self._stats(item, *read[2])
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        read = getattr(self._reads, "fresh", {}).pop((key, expiry), None)
+        if read is not None and time.monotonic() - read[0] <= WINDOW_READ_FRESH_S:
+            return read[1]
+        return _window(self._read_window(self.window_keys(key), [expiry]))
 
-    def _stats(
-        self,
-        item: RateLimitItem,
-        previous_count: int,
-        previous_expires_in: float,
-        current_count: int,
-        current_expires_in: float,
-    ) -> WindowStats:
-        # As limits' get_window_stats computes it from the same four numbers.
-        weighted = self._weighted_count(item, previous_count, previous_expires_in, current_count)
-        remaining = max(0, item.amount - int(weighted))
-        now = time.time()
-        if not (previous_count or current_count):
-            return WindowStats(now, remaining)
-        expiry = item.get_expiry()
-        resets_in = [float("inf")]
-        if previous_count:
-            resets_in.append(previous_expires_in % (expiry / previous_count))
-        if current_count:
-            resets_in.append(current_expires_in % expiry)
-        return WindowStats(now + min(resets_in), remaining)
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        self.get_connection().delete(*self.window_keys(key))
 
-
-STRATEGIES.setdefault(STRATEGY, OneTripSlidingWindow)
 
 EXEMPT_PREFIXES = ("/health", "/metrics", "/internal/", "/api/docs")
 
@@ -143,7 +149,7 @@ def _exempt() -> bool:
 
 
 def make_limiter() -> Limiter:
-    """A limiter for one service; bind it with ``limiter.init_app(app)``."""
+    """A limiter for one service; bind it with :func:`init_app`."""
     limiter = Limiter(
         key_func=caller_key,
         application_limits=[lambda: current_app.config["RATELIMIT_USER"]],
@@ -151,7 +157,6 @@ def make_limiter() -> Limiter:
         swallow_errors=True,
         in_memory_fallback_enabled=True,
         key_prefix="ratelimit",
-        # A fixed window lets a burst straddling the minute boundary through twice.
         strategy=STRATEGY,
     )
     limiter.request_filter(_exempt)
@@ -164,5 +169,10 @@ def auth_limit(limiter: Limiter):
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
+    """Bind ``limiter`` to ``app``; a Redis ``RATELIMIT_STORAGE_URI`` goes through
+    :class:`OneTripRedisStorage`, any other storage is limits' own."""
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or ""
+    if urlsplit(uri).scheme in RedisStorage.STORAGE_SCHEME:
+        app.config["RATELIMIT_STORAGE_URI"] = ONE_TRIP_SCHEME + uri
     limiter.init_app(app)

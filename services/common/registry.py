@@ -1,8 +1,15 @@
-"""The seven services: name, port, Celery queue, and how each is reached from another
-process.
+"""The seven services and the platform's wiring, in one place: each service's port, its
+Celery queue, the event types its consumer is sent, and the periodic jobs beat sends it.
 
-nginx reaches them through ``nginx/upstreams.conf``; services reach each other through
-``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``), resolved here by
+Everything else reads this table: the outbox relay routes events by ``consumes``
+(:mod:`services.common.outbox`), beat builds its schedule from ``periodic``
+(:mod:`services.common.beat`), a service's worker takes its queue and task prefix from
+here (:func:`services.common.celery_app.init_worker`), and so do ``scripts/stack.py``
+and the aggregate health. Adding a consumer, a periodic job or a service is an edit of
+:data:`SERVICES`, plus the job itself in the service's ``jobs.py``.
+
+nginx reaches the services through ``nginx/upstreams.conf``; services reach each other
+through ``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``), resolved here by
 :func:`service_url` and nowhere else. A test checks the two agree.
 """
 
@@ -14,13 +21,34 @@ from typing import Any
 
 from services.common.config import env
 
+# ``consumes`` entry for a consumer that is sent every event.
+ALL_EVENTS = "*"
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job beat sends to its service's queue: every ``every`` seconds, or at ``cron``
+    (UTC, ``"minute hour day-of-month month day-of-week"``)."""
+
+    name: str
+    job: str
+    every: float | None = None
+    cron: str | None = None
+
 
 @dataclass(frozen=True)
 class ServiceInfo:
     name: str
     port: int
-    health_slug: str
-    queue: str
+    # The Celery queue of the service's worker; None for a service without one.
+    queue: str | None = None
+    # Event types sent to its ``<package>.consume_event`` job (ALL_EVENTS for every one).
+    consumes: tuple[str, ...] = ()
+    periodic: tuple[Periodic, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.consumes or self.periodic) and self.queue is None:
+            raise ValueError(f"{self.name}: consumers and periodic jobs need a queue")
 
     @property
     def env_prefix(self) -> str:
@@ -35,21 +63,81 @@ class ServiceInfo:
         """The setting holding this service's base URL: ``<NAME>_SERVICE_URL``."""
         return f"{self.env_prefix}_SERVICE_URL"
 
+    @property
+    def task_prefix(self) -> str:
+        """Every job of the service is named ``<task_prefix>.<job>``."""
+        return self.package
+
+    @property
+    def consumer_task(self) -> str:
+        """The job events of the types in ``consumes`` are sent to."""
+        return f"{self.task_prefix}.consume_event"
+
+    def task(self, job: str) -> str:
+        """The full name of one of the service's jobs."""
+        return f"{self.task_prefix}.{job}"
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return ALL_EVENTS in self.consumes or event_type in self.consumes
+
     def url(self) -> str:
         """Base URL of this service as seen from another process."""
         return env(self.url_setting, f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
+# Deletions that the services holding rows of a task or project clean up after.
+_DELETIONS = ("task.deleted", "project.deleted")
+
 SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
-        ServiceInfo("user", 5001, "user", "user"),
-        ServiceInfo("project-task", 5002, "projects", "project_task"),
-        ServiceInfo("comment", 5003, "comments", "comment"),
-        ServiceInfo("attachment", 5004, "attachments", "attachment"),
-        ServiceInfo("notification", 5005, "notifications", "notification"),
-        ServiceInfo("activity-log", 5006, "activity", "activity"),
-        ServiceInfo("reporting", 5007, "reports", "reporting"),
+        ServiceInfo("user", 5001),
+        ServiceInfo("project-task", 5002),
+        ServiceInfo("comment", 5003, queue="comment", consumes=_DELETIONS),
+        ServiceInfo(
+            "attachment",
+            5004,
+            queue="attachment",
+            consumes=_DELETIONS,
+            periodic=(
+                Periodic("attachment-orphan-files", "sweep_orphan_files", cron="45 * * * *"),
+            ),
+        ),
+        ServiceInfo(
+            "notification",
+            5005,
+            queue="notification",
+            consumes=(
+                "task.assigned",
+                "task.status_changed",
+                "comment.created",
+                "comment.mentioned",
+                "report.completed",
+                "report.failed",
+                "user.password_reset_requested",
+            ),
+            periodic=(
+                Periodic("notification-redispatch", "redispatch_pending", every=300.0),
+                Periodic("notification-due-soon", "send_due_soon_reminders", cron="0 * * * *"),
+            ),
+        ),
+        ServiceInfo(
+            "activity-log",
+            5006,
+            queue="activity",
+            consumes=(ALL_EVENTS,),
+            periodic=(Periodic("activity-retention", "apply_retention", cron="15 3 * * *"),),
+        ),
+        ServiceInfo(
+            "reporting",
+            5007,
+            queue="reporting",
+            periodic=(
+                Periodic("reporting-expire", "expire_reports", cron="0 4 * * *"),
+                Periodic("reporting-schedules", "run_schedules", cron="*/5 * * * *"),
+                Periodic("reporting-requeue-stale", "requeue_stale", every=60.0),
+            ),
+        ),
     )
 }
 
@@ -60,3 +148,13 @@ def service_url(name: str, settings: Mapping[str, Any] | None = None) -> str:
     info = SERVICES[name]
     configured = settings.get(info.url_setting) if settings is not None else None
     return configured.rstrip("/") if configured else info.url()
+
+
+def consumers_of(event_type: str) -> list[ServiceInfo]:
+    """The services whose consumer is sent events of this type."""
+    return [info for info in SERVICES.values() if info.subscribes_to(event_type)]
+
+
+def workers() -> list[ServiceInfo]:
+    """The services that run a Celery worker (they have a queue)."""
+    return [info for info in SERVICES.values() if info.queue is not None]

@@ -25,17 +25,16 @@ from services.common.config import ConfigError, env
 from services.common.errors import PROBLEM_MIMETYPE, problem_body
 from services.common.http import http_session
 from services.common.redis_store import get_redis
-from services.common.registry import SERVICES, ServiceInfo
+from services.common.registry import SERVICES, ServiceInfo, workers
 from services.common.worker_heartbeat import live_workers
 
 DEFAULT_PORT = 5000
 BUDGET_SECONDS = 1.5
 SERVICE_TIMEOUT = (0.5, 1.2)
-# A worker component is "<queue>-worker" (the compose service of that name) for any
-# service's queue; by default those of the services that run Celery workers.
-WORKERS = {f"{info.queue}-worker": info.queue for info in SERVICES.values()}
-DEFAULT_WORKERS = ["notification", "activity", "reporting", "comment", "attachment"]
-DEFAULT_COMPONENTS = [*SERVICES, "postgres", "redis", *(f"{q}-worker" for q in DEFAULT_WORKERS)]
+# A worker component is "<queue>-worker" (the compose service of that name) for each
+# service that runs a Celery worker (services.common.registry).
+WORKERS = {f"{info.queue}-worker": info.queue for info in workers()}
+DEFAULT_COMPONENTS = [*SERVICES, "postgres", "redis", *WORKERS]
 
 Result = dict[str, Any]
 _executors: dict[int, ThreadPoolExecutor] = {}

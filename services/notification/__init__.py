@@ -11,7 +11,6 @@ from services.common import auth, idempotency, init_service, make_api, ratelimit
 from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 from services.notification.config import Config
-from services.notification.delivery import QUEUE
 from services.notification.extensions import db, limiter, mail, migrate
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "notification")
@@ -46,8 +45,7 @@ def register_jobs(app: Flask) -> None:
     init_worker(
         app,
         db,
-        task_prefix="notification",
-        queue=QUEUE,
+        "notification",
         failed_jobs=models.FailedJob,
         processed_events=models.ProcessedEvent,
     )

@@ -1,7 +1,7 @@
 """Domain events in, notifications, e-mails and webhook deliveries out.
 
-``notification.consume_event`` receives the event types routed to the ``notification``
-queue (``services.common.outbox.SUBSCRIPTIONS``) in the envelope of SPEC §6:
+``notification.consume_event`` receives the event types the notification service
+``consumes`` (``services.common.registry``) in the envelope of SPEC §6:
 ``{event_id, type, occurred_at, actor: {id, username}, project_id, entity: {type, id},
 data, changes: {field: [old, new]}, request_id}``. The data each type must carry — the
 contract producers are held to — and who is told:
@@ -39,9 +39,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import marshmallow as ma
+
+from services.common import consumers
 from services.notification.catalog import PASSWORD_RESET
 from services.notification.delivery import Notice, notify, queue_email
 from services.notification.webhooks.fanout import fan_out
+
+
+class EnvelopeSchema(consumers.EnvelopeSchema):
+    """The whole envelope, its routing fields checked: the rest is read tolerantly here
+    and handed on to webhooks as it came (in this order, then anything else)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    occurred_at = ma.fields.Raw(allow_none=True)
+    actor = ma.fields.Raw(allow_none=True)
+    data = ma.fields.Raw(allow_none=True)
+    changes = ma.fields.Raw(allow_none=True)
+    request_id = ma.fields.Raw(allow_none=True)
 
 
 @dataclass

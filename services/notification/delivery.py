@@ -27,7 +27,6 @@ from services.notification.models import EmailDelivery, Notification, Notificati
 from services.notification.preferences import preferences_of
 from services.notification.rendering import TemplateText, render
 
-QUEUE = "notification"
 SEND_EMAIL = "notification.send_email"
 DELIVER_WEBHOOK = "notification.deliver_webhook"
 
@@ -213,7 +212,7 @@ def _dispatch(task_name: str, ids: Iterable[int]) -> None:
     celery = current_app.extensions["celery"]
     for row_id in ids:
         try:
-            celery.send_task(task_name, args=[row_id], queue=QUEUE)
+            celery.send_task(task_name, args=[row_id])
         except Exception as exc:
             # The rows stay pending; notification.redispatch_pending sends them later.
             log.warning("could not hand %s(%s) to the broker: %s", task_name, row_id, exc)

@@ -8,8 +8,8 @@
 - ``notification.send_due_soon_reminders``: beat, hourly;
 - ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
 
-Retries use exponential backoff with jitter; a job that gives up is recorded in
-``failed_jobs`` (``services.common.celery_app``).
+Retries follow the common backoff (``services.common.retry``); a job that gives up is
+recorded in ``failed_jobs`` (``services.common.celery_app``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,13 +29,13 @@ from flask_mail import Message
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from services.common.consumers import apply_once
+from services.common.consumers import apply_once, consumer_task, parse_envelope
 from services.common.db import utcnow
 from services.common.errors import ServiceUnavailable
+from services.common.retry import backoff, retried_task
 from services.notification import directory
-from services.notification.consumer import Outcome, handle_event
+from services.notification.consumer import EnvelopeSchema, Outcome, handle_event
 from services.notification.delivery import (
-    QUEUE,
     Notice,
     dispatch_emails,
     dispatch_webhooks,
@@ -54,36 +53,42 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = (requests.RequestException, ServiceUnavailable, OperationalError, InterfaceError)
 REDACTED = "(removed once sent: it held a one-time secret)"
+# E-mails and webhook deliveries wait at most this long between two attempts.
+DELIVERY_BACKOFF_CAP = 3600.0
+
+_envelope_schema = EnvelopeSchema()
 
 
-def backoff(base: float, attempt: int, cap: float = 3600.0) -> float:
-    """Seconds before retry number ``attempt`` (1, 2, ...): base·2^(attempt-1), capped,
-    with jitter (between half and all of it)."""
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
-    return delay / 2 + random.uniform(0, delay / 2)
-
-
-@shared_task(
-    name="notification.consume_event",
-    bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=10,
-)
+@consumer_task("notification.consume_event", retry_for=TRANSIENT, max_retries=10)
 def consume_event(self, envelope: dict[str, Any]) -> None:
     """Turn one domain event into notifications, e-mails and webhook deliveries, once."""
+    event = parse_envelope(envelope, _envelope_schema)
     outcome = Outcome()
-    if apply_once(envelope, lambda event: handle_event(event, outcome)):
+    if apply_once(event, lambda each: handle_event(each, outcome)):
         emails, webhooks = outcome.emails, outcome.webhooks
     else:
         # Applied before; what it produced may not have reached the broker then.
-        emails = pending_emails_of(envelope["event_id"])
-        webhooks = pending_deliveries_of(envelope["event_id"])
+        emails = pending_emails_of(event["event_id"])
+        webhooks = pending_deliveries_of(event["event_id"])
         db.session.rollback()
     dispatch_emails(emails)
     dispatch_webhooks(webhooks)
+
+
+def _pending(model: type, row_id: int) -> Any:
+    """The delivery row, locked, while it is pending; else None, with nothing held."""
+    row = db.session.scalar(select(model).where(model.id == row_id).with_for_update())
+    if row is None or row.status != "pending":
+        db.session.rollback()
+        return None
+    return row
+
+
+def _retry_later(task: Any, attempts: int, base_setting: str, exc: Exception | None = None):
+    """Commit what this attempt recorded; the job's retry, after the common backoff."""
+    db.session.commit()
+    base = current_app.config[base_setting]
+    return task.retry(exc=exc, countdown=backoff(attempts, base=base, cap=DELIVERY_BACKOFF_CAP))
 
 
 def _message_of(delivery: EmailDelivery) -> Message:
@@ -104,25 +109,19 @@ def _settle_email(delivery: EmailDelivery, status: str) -> None:
 @shared_task(name="notification.send_email", bind=True, max_retries=None)
 def send_email(self, delivery_id: int) -> None:
     """Send one e-mail at most once; retry SMTP failures with backoff and jitter."""
-    config = current_app.config
-    delivery = db.session.scalar(
-        select(EmailDelivery).where(EmailDelivery.id == delivery_id).with_for_update()
-    )
-    if delivery is None or delivery.status != "pending":
-        db.session.rollback()
+    delivery = _pending(EmailDelivery, delivery_id)
+    if delivery is None:
         return
     delivery.attempts += 1
     try:
         mail.send(_message_of(delivery))
     except (smtplib.SMTPException, OSError) as exc:
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if delivery.attempts > config["EMAIL_MAX_RETRIES"]:
+        if delivery.attempts > current_app.config["EMAIL_MAX_RETRIES"]:
             _settle_email(delivery, "failed")
             db.session.commit()
             raise
-        db.session.commit()
-        countdown = backoff(config["EMAIL_RETRY_BASE_SECONDS"], delivery.attempts)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise _retry_later(self, delivery.attempts, "EMAIL_RETRY_BASE_SECONDS", exc) from exc
     except Exception as exc:
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         _settle_email(delivery, "failed")
@@ -173,11 +172,8 @@ def _post(webhook: Webhook, delivery: WebhookDelivery) -> Attempt:
 def deliver_webhook(self, delivery_id: int) -> None:
     """POST one event to one webhook, signed; retry with backoff; disable after repeated failures."""
     config = current_app.config
-    delivery = db.session.scalar(
-        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
-    )
-    if delivery is None or delivery.status != "pending":
-        db.session.rollback()
+    delivery = _pending(WebhookDelivery, delivery_id)
+    if delivery is None:
         return
     webhook = delivery.webhook
     if not webhook.is_active:
@@ -193,9 +189,7 @@ def deliver_webhook(self, delivery_id: int) -> None:
         db.session.commit()
         return
     if attempt.retryable and delivery.attempts < config["WEBHOOK_MAX_ATTEMPTS"]:
-        db.session.commit()
-        countdown = backoff(config["WEBHOOK_RETRY_BASE_SECONDS"], delivery.attempts)
-        raise self.retry(countdown=countdown)
+        raise _retry_later(self, delivery.attempts, "WEBHOOK_RETRY_BASE_SECONDS")
     delivery.status = "failed"
     webhook.failure_count += 1
     disabled = webhook.failure_count >= config["WEBHOOK_MAX_FAILURES"]
@@ -205,18 +199,11 @@ def deliver_webhook(self, delivery_id: int) -> None:
     if disabled:
         log.warning("webhook %s disabled after %s failures", webhook.id, webhook.failure_count)
         current_app.extensions["celery"].send_task(
-            "notification.notify_webhook_disabled", args=[webhook.id], queue=QUEUE
+            "notification.notify_webhook_disabled", args=[webhook.id]
         )
 
 
-@shared_task(
-    name="notification.notify_webhook_disabled",
-    bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=10,
-)
+@retried_task("notification.notify_webhook_disabled", retry_for=TRANSIENT, max_retries=10)
 def notify_webhook_disabled(self, webhook_id: int) -> None:
     """Tell a webhook's owner (in-app and e-mail) that it was disabled."""
     webhook = db.session.get(Webhook, webhook_id)
@@ -240,14 +227,7 @@ def notify_webhook_disabled(self, webhook_id: int) -> None:
     dispatch_emails(emails)
 
 
-@shared_task(
-    name="notification.send_due_soon_reminders",
-    bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@retried_task("notification.send_due_soon_reminders", retry_for=TRANSIENT, max_retries=5)
 def send_due_soon_reminders(self) -> None:
     """Remind assignees of tasks due soon: once per task and due date."""
     hours = current_app.config["DUE_SOON_HOURS"]

@@ -24,7 +24,6 @@ from services.reporting.config import Config
 from services.reporting.extensions import db, limiter, migrate
 
 MIGRATIONS = Path(REPO_ROOT, "migrations", "reporting")
-QUEUE = "reporting"
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -57,8 +56,7 @@ def register_jobs(app: Flask) -> None:
     init_worker(
         app,
         db,
-        task_prefix="reporting",
-        queue=QUEUE,
+        "reporting",
         failed_jobs=models.FailedJob,
     )
 

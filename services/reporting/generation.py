@@ -31,7 +31,6 @@ from services.reporting.storage import report_storage
 
 log = logging.getLogger(__name__)
 
-QUEUE = "reporting"
 GENERATE_TASK = "reporting.generate_report"
 BATCH = 500
 ERROR_LENGTH = 2000
@@ -50,7 +49,6 @@ def enqueue(report_ids: Iterable[int]) -> bool:
             celery.send_task(
                 GENERATE_TASK,
                 args=[report_id],
-                queue=QUEUE,
                 headers={"request_id": current_request_id()},
             )
     except Exception as exc:  # the broker is away: the beat's requeue picks them up

@@ -4,15 +4,18 @@ the beat's periodic runs (scheduled reports, re-enqueueing stale ones, expiry)."
 from __future__ import annotations
 
 import logging
-import random
 
 from celery import shared_task
 
+from services.common.retry import backoff
 from services.reporting import generation
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 4
+# Waits between tries: about 10-20 s, 20-40 s, 40-80 s, then 80-160 s (at most 300 s).
+RETRY_BASE_SECONDS = 20.0
+RETRY_CAP_SECONDS = 300.0
 
 
 @shared_task(name="reporting.generate_report", bind=True, max_retries=MAX_RETRIES)
@@ -22,7 +25,8 @@ def generate_report(self, report_id: int) -> str:
     try:
         return generation.generate(report_id, final_attempt=final)
     except generation.RetryLater as exc:
-        countdown = min(300, 10 * 2**self.request.retries) + random.uniform(0, 5)
+        attempt = self.request.retries + 1
+        countdown = backoff(attempt, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 

@@ -1,16 +1,20 @@
 """The per-caller rate limit on real Redis: headers that count down, a 429 with
-Retry-After at the limit, and one Redis round trip per request."""
+Retry-After at the limit, and one Redis round trip per request; the limiter is limits' own
+strategy on a storage registered the documented way, so a limits upgrade that changes
+that interface fails here rather than in production."""
 
 from __future__ import annotations
 
+import inspect
 import time
 import uuid
 
 import pytest
 import redis
 from flask import Flask
+from flask_limiter import Limiter
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, SlidingWindowCounterSupport, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from services.common import init_service, ratelimit
@@ -23,21 +27,31 @@ class _Config(BaseConfig):
     SERVICE_NAME = "sample"
 
 
-@pytest.fixture
-def limited(tmp_path, monkeypatch, backing):
-    """A service whose API allows LIMIT requests a minute per caller, on the test Redis."""
-    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+def _service(storage_uri: str) -> Flask:
+    """A service whose API allows LIMIT requests a minute per caller."""
     app = Flask(__name__)
     app.config.from_object(_Config())
     app.config.update(
         RATELIMIT_USER=f"{LIMIT}/minute",
-        RATELIMIT_STORAGE_URI=backing.redis_url,
+        RATELIMIT_STORAGE_URI=storage_uri,
     )
     init_service(app)
     limiter = ratelimit.make_limiter()
     ratelimit.init_app(app, limiter)
     app.add_url_rule("/api/ping", "ping", lambda: {"ok": True})
     return app
+
+
+@pytest.fixture
+def limited(tmp_path, monkeypatch, backing):
+    """A service whose API allows LIMIT requests a minute per caller, on the test Redis."""
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    return _service(backing.redis_url)
+
+
+def _limiter(app: Flask) -> Limiter:
+    (limiter,) = app.extensions["limiter"]
+    return limiter
 
 
 def _caller():
@@ -89,3 +103,68 @@ def test_one_redis_round_trip_per_request(limited, backing):
     for _ in range(4):
         assert client.get("/api/ping").status_code == 200
     assert _evalsha_calls(server) - before == 4
+
+
+def _library_remaining(redis_url: str, caller: dict) -> int:
+    library = SlidingWindowCounterRateLimiter(storage_from_string(redis_url))
+    return library.get_window_stats(
+        parse(f"{LIMIT}/minute"), "ratelimit", f"ip:{caller['REMOTE_ADDR']}", "global"
+    ).remaining
+
+
+def test_a_window_read_without_a_hit_agrees_with_the_library(limited, backing):
+    client = limited.test_client()
+    caller = _caller()
+    client.environ_base.update(caller)
+    for _ in range(2):
+        client.get("/api/ping")
+    limiter = _limiter(limited)
+    ours = limiter.limiter.get_window_stats(
+        parse(f"{LIMIT}/minute"), "ratelimit", f"ip:{caller['REMOTE_ADDR']}", "global"
+    )
+    assert ours.remaining == _library_remaining(backing.redis_url, caller) == LIMIT - 2
+
+
+def test_clearing_a_limit_clears_the_window_the_library_reads(limited, backing):
+    client = limited.test_client()
+    caller = _caller()
+    client.environ_base.update(caller)
+    for _ in range(LIMIT + 1):
+        client.get("/api/ping")
+    _limiter(limited).limiter.clear(
+        parse(f"{LIMIT}/minute"), "ratelimit", f"ip:{caller['REMOTE_ADDR']}", "global"
+    )
+    assert _library_remaining(backing.redis_url, caller) == LIMIT
+    assert client.get("/api/ping").headers["X-RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_the_limiter_is_limits_own_strategy_on_the_registered_storage(limited, backing):
+    limiter = _limiter(limited)
+    assert type(limiter.limiter) is SlidingWindowCounterRateLimiter
+    assert type(limiter.storage) is ratelimit.OneTripRedisStorage
+    registered = storage_from_string(ratelimit.ONE_TRIP_SCHEME + backing.redis_url)
+    assert type(registered) is ratelimit.OneTripRedisStorage
+
+
+def test_the_storage_implements_the_sliding_window_interface_limits_declares():
+    """Upstream changing a method's name or signature fails here; at run time it would
+    only show as Flask-Limiter silently falling back to per-process memory."""
+    declared = SlidingWindowCounterSupport.__abstractmethods__
+    assert declared == {
+        "acquire_sliding_window_entry",
+        "get_sliding_window",
+        "clear_sliding_window",
+    }
+    for name in declared:
+        ours = inspect.signature(getattr(ratelimit.OneTripRedisStorage, name))
+        assert ours == inspect.signature(getattr(SlidingWindowCounterSupport, name)), name
+
+
+def test_a_non_redis_storage_is_limits_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    app = _service("memory://")
+    assert type(_limiter(app).storage) is MemoryStorage
+    client = app.test_client()
+    client.environ_base.update(_caller())
+    responses = [client.get("/api/ping") for _ in range(LIMIT + 1)]
+    assert [r.status_code for r in responses] == [200] * LIMIT + [429]

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from services.common.events import build_envelope
 from services.common.redis_store import get_redis
+from services.common.registry import SERVICES
 from services.common.testing import configure_for_tests, empty_tables
 from services.notification import MIGRATIONS, create_app
 from services.notification.catalog import DEFAULT_TEMPLATES
 from services.notification.config import Config
-from services.notification.delivery import QUEUE
 from services.notification.extensions import db
 from services.notification.models import EmailDelivery, NotificationTemplate, WebhookDelivery
 from tests.support.servers import (
@@ -29,6 +29,8 @@ from tests.support.servers import (
     serve,
     start_smtp,
 )
+
+QUEUE = SERVICES["notification"].queue
 
 # Settings the in-process app and the worker subprocess share (fast retries for tests).
 TEST_SETTINGS = {

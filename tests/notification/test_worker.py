@@ -9,11 +9,13 @@ import requests
 from sqlalchemy import select
 
 from services.common.redis_store import get_redis
-from services.notification.delivery import QUEUE
+from services.common.registry import SERVICES
 from services.notification.models import FailedJob, WebhookDelivery
 from tests.notification.conftest import TEST_SETTINGS, envelope, task_data
 from tests.support.servers import wait_until
 from tests.support.worker import celery_worker
+
+QUEUE = SERVICES["notification"].queue
 
 
 @pytest.fixture(scope="module")

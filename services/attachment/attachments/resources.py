@@ -14,6 +14,7 @@ transaction) removes the stored file again, so nothing refused stays on disk.
 
 from __future__ import annotations
 
+import hashlib
 from functools import wraps
 from typing import Any
 
@@ -34,7 +35,7 @@ from services.attachment.filenames import content_disposition, safe_filename
 from services.attachment.models import Attachment
 from services.attachment.sniffing import HEAD_BYTES, sniff
 from services.attachment.storage import StoredFile, UploadTooLarge, storage
-from services.attachment.upload_keys import claim, fingerprint, idempotency_key, release, remember
+from services.common import idempotency
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
@@ -83,6 +84,13 @@ def _load(attachment_id: int, principal: Principal) -> tuple[Attachment, TaskAcc
     return attachment, task_access(attachment.task_id, principal)
 
 
+def _upload_fingerprint(filename: str, sha256: str) -> str:
+    """What makes two uploads the same request: their path, file name and content hash
+    (the common fingerprint reads the whole body, which an upload streams to storage)."""
+    raw = "\n".join((request.method, request.path, filename, sha256))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 def checked_before_reading(view):
     """Refuse an upload for its caller, body type or Idempotency-Key before Werkzeug
     reads (and spools) its body."""
@@ -96,7 +104,7 @@ def checked_before_reading(view):
                 "Upload the file as multipart/form-data in the field 'file'.",
                 code="unsupported_media_type",
             )
-        idempotency_key()
+        idempotency.requested_key()
         return view(self, task_id=task_id)
 
     return wrapper
@@ -161,11 +169,11 @@ class TaskAttachments(MethodView):
         assert access.project_id is not None
         filename = safe_filename(files["file"].filename)
         stored, content_type = _store(files["file"])
-        key = idempotency_key()
+        key = idempotency.requested_key()
         record_id = None
         try:
             if key is not None:
-                claimed = claim(key, fingerprint(filename, stored.sha256))
+                claimed = idempotency.claim(key, _upload_fingerprint(filename, stored.sha256))
                 if isinstance(claimed, Response):
                     storage().delete(stored.key)
                     return claimed
@@ -192,7 +200,7 @@ class TaskAttachments(MethodView):
             db.session.rollback()
             storage().delete(stored.key)
             if record_id is not None:
-                release(record_id)
+                idempotency.release(record_id)
             raise
         body = _schema.dump(attachment)
         response = jsonify(body)
@@ -202,7 +210,7 @@ class TaskAttachments(MethodView):
         )
         response.headers["ETag"] = etag_of(body)
         if record_id is not None:
-            remember(record_id, response)
+            idempotency.remember(record_id, response)
         return response
 
 

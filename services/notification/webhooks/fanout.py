@@ -12,16 +12,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.common.outbox import SUBSCRIPTIONS
+from services.common.registry import SERVICES
 from services.notification import directory
 from services.notification.extensions import db
 from services.notification.models import Webhook, WebhookDelivery
 
 TEST_EVENT = "webhook.test"
 
-# What this service is sent (services.common.outbox), less the account events.
+# What this service is sent (services.common.registry), less the account events.
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = tuple(
-    t for t in SUBSCRIPTIONS["notification"][1] if not t.startswith("user.")
+    t for t in SERVICES["notification"].consumes if not t.startswith("user.")
 )
 
 
