@@ -8,9 +8,6 @@ class Config(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.PROJECT_TASK_SERVICE_URL = env(
-            "PROJECT_TASK_SERVICE_URL", "http://127.0.0.1:5002"
-        ).rstrip("/")
         self.LOG_RETENTION_DAYS = env("LOG_RETENTION_DAYS", 90, int)
         self.LOG_RETENTION_BATCH_SIZE = env("LOG_RETENTION_BATCH_SIZE", 1000, int)
         self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)

@@ -17,12 +17,13 @@ from flask import Blueprint, request
 from sqlalchemy import func, select
 
 from services.activity_log.activities.queries import utc_date
-from services.activity_log.activities.schemas import MAX_STATS_DAYS, StatsSchema
+from services.activity_log.activities.schemas import MAX_STATS_DAYS
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity, DailySummary
 from services.common.db import utcnow
 from services.common.errors import abort, flatten_messages
 from services.common.http import require_service_token
+from services.common.report_contract import ActivitySummarySchema
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
 
@@ -30,12 +31,6 @@ blueprint = Blueprint("internal", __name__, url_prefix="/internal")
 class SummaryArgsSchema(ma.Schema):
     project_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     days = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=1, max=MAX_STATS_DAYS))
-
-
-class SummarySchema(StatsSchema):
-    """``StatsSchema`` of one project (``project_id``) or of everything (null)."""
-
-    project_id = ma.fields.Integer(allow_none=True)
 
 
 def summary(days: int, today: date, project_id: int | None) -> dict[str, Any]:
@@ -89,4 +84,6 @@ def activity_summary():
         args = SummaryArgsSchema().load(request.args)
     except ma.ValidationError as exc:
         abort(422, "The query did not validate.", errors=flatten_messages(exc.messages))
-    return SummarySchema().dump(summary(args["days"], utcnow().date(), args.get("project_id")))
+    return ActivitySummarySchema().dump(
+        summary(args["days"], utcnow().date(), args.get("project_id"))
+    )

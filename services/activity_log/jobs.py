@@ -9,9 +9,9 @@ from typing import Any
 
 from celery import shared_task
 
-from services.activity_log.recording import parse_envelope, record_activity
+from services.activity_log.recording import record_activity
 from services.activity_log.retention import purge_expired
-from services.common.consumers import apply_once, consumer_task
+from services.common.consumers import apply_once, consumer_task, parse_envelope
 
 log = logging.getLogger(__name__)
 

@@ -10,59 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import validate
 
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
-from services.common import consumers
+from services.common.contracts import ClientMetaSchema
 from services.common.redaction import REDACTED, is_sensitive, redact
 
-
-class _ActorSchema(ma.Schema):
-    id = ma.fields.Integer(allow_none=True, load_default=None)
-    username = ma.fields.String(allow_none=True, load_default=None)
-
-
-class _EntitySchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
-    id = ma.fields.Integer(allow_none=True, load_default=None)
-
-
-class _MetaSchema(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    ip = ma.fields.String(allow_none=True, load_default=None, validate=validate.Length(max=45))
-    user_agent = ma.fields.String(allow_none=True, load_default=None)
-
-
-class EnvelopeSchema(ma.Schema):
-    """The event envelope as producers build it (``services.common.events``)."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    event_id = ma.fields.UUID(required=True)
-    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
-    occurred_at = ma.fields.AwareDateTime(required=True)
-    actor = ma.fields.Nested(_ActorSchema, allow_none=True, load_default=None)
-    project_id = ma.fields.Integer(allow_none=True, load_default=None)
-    entity = ma.fields.Nested(_EntitySchema, required=True)
-    data = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, load_default=None)
-    changes = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, load_default=None)
-    request_id = ma.fields.String(
-        allow_none=True, load_default=None, validate=validate.Length(max=128)
-    )
-    meta = ma.fields.Nested(_MetaSchema, allow_none=True, load_default=None)
-
-
-_envelope_schema = EnvelopeSchema()
-_meta_schema = _MetaSchema()
-
-
-def parse_envelope(envelope: Any) -> dict[str, Any]:
-    """The whole validated event (``consumers.parse_envelope`` with this schema)."""
-    return consumers.parse_envelope(envelope, _envelope_schema)
+_meta_schema = ClientMetaSchema()
 
 
 def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +29,7 @@ def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _client_meta(event: dict[str, Any]) -> dict[str, Any]:
     """The client's ip and user agent, when the producer put them in ``data.meta``."""
-    raw = (event["data"] or {}).get("meta") or event["meta"]
+    raw = (event["data"] or {}).get("meta") or event.get("meta")
     if not isinstance(raw, dict):
         return {"ip": None, "user_agent": None}
     try:

@@ -20,9 +20,6 @@ class Config(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.PROJECT_TASK_SERVICE_URL = env(
-            "PROJECT_TASK_SERVICE_URL", "http://127.0.0.1:5002"
-        ).rstrip("/")
         # How long an answer of project-task's task access endpoint is trusted, per user.
         self.TASK_ACCESS_CACHE_SECONDS = env("TASK_ACCESS_CACHE_SECONDS", 5.0, float)
         self.ATTACHMENT_STORAGE_DIR = env("ATTACHMENT_STORAGE_DIR", str(var_dir() / "uploads"))

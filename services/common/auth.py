@@ -36,6 +36,7 @@ from prometheus_client import Counter
 
 from services.common.errors import abort
 from services.common.http import http_session, internal_headers
+from services.common.registry import service_url
 
 REVOCATION_CHANNEL = "auth:revocations"
 REVOCATION_FALLBACK_TTL = 1.5
@@ -338,7 +339,7 @@ def init_app(app: Flask, verifier: TokenVerifier | None = None) -> None:
     if verifier is None:
         config = app.config
         verifier = RemoteTokenVerifier(
-            f"{config['USER_SERVICE_URL']}/internal/auth/verify",
+            service_url("user", config) + "/internal/auth/verify",
             config["SERVICE_TOKEN"],
             config["REDIS_URL"],
             ttl=config["AUTH_CACHE_TTL"],

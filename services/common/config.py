@@ -72,7 +72,6 @@ class BaseConfig:
         self.SQLALCHEMY_DATABASE_URI = database_url(env("DATABASE_URL", default_db))
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-        self.USER_SERVICE_URL = env("USER_SERVICE_URL", "http://127.0.0.1:5001").rstrip("/")
         self.AUTH_CACHE_TTL = env("AUTH_CACHE_TTL", 60.0, float)
         self.AUTH_STALE_TTL = env("AUTH_STALE_TTL", 60.0, float)
         self.AUTH_VERIFY_TIMEOUT = env("AUTH_VERIFY_TIMEOUT", 2.0, float)

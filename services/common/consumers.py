@@ -29,6 +29,7 @@ import marshmallow as ma
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from services.common.contracts import EnvelopeSchema
 from services.common.retry import retried_task
 
 log = logging.getLogger(__name__)
@@ -43,32 +44,13 @@ class InvalidEnvelope(ValueError):
     """The message is not an event envelope this consumer understands; retrying cannot help."""
 
 
-class _EntitySchema(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    type = ma.fields.String(required=True)
-    id = ma.fields.Integer(allow_none=True, load_default=None)
-
-
-class EnvelopeSchema(ma.Schema):
-    """The parts of an event envelope (``services.common.events``) this consumer reads."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    event_id = ma.fields.UUID(required=True)
-    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    project_id = ma.fields.Integer(allow_none=True, load_default=None)
-    entity = ma.fields.Nested(_EntitySchema, required=True)
-
-
 _schema = EnvelopeSchema()
 
 
 def parse_envelope(envelope: Any, schema: ma.Schema = _schema) -> dict[str, Any]:
-    """The validated event, ``event_id`` as a string; :class:`InvalidEnvelope` if not one.
-    A consumer that reads more of the envelope passes its own ``schema``."""
+    """The event loaded with the envelope contract, ``event_id`` as a string;
+    :class:`InvalidEnvelope` if it is not one. A consumer that hands the envelope on as
+    it came passes a ``schema`` derived from :class:`EnvelopeSchema`."""
     try:
         event = schema.load(envelope)
     except ma.ValidationError as exc:

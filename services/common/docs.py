@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
-import time
 from typing import Any
 
 import requests
 from flask import Blueprint, Flask, Response, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from services.common.cache import MISSING, ExpiringCache
 from services.common.errors import abort
 from services.common.http import http_session
 from services.common.registry import SERVICES
@@ -22,8 +21,7 @@ CACHE_SECONDS = 30.0
 log = logging.getLogger(__name__)
 blueprint = Blueprint("platform_docs", __name__, url_prefix="/api/docs")
 
-_cache: dict[str, Any] = {}
-_cache_lock = threading.Lock()
+_cache = ExpiringCache(1, CACHE_SECONDS)
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -116,17 +114,15 @@ def _fetch_documents() -> tuple[dict[str, dict[str, Any]], list[str]]:
 @blueprint.get("/openapi.json")
 def merged_document():
     """The merged OpenAPI document of every service that answers."""
-    with _cache_lock:
-        cached = _cache.get("merged")
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
+    cached = _cache.get("merged")
+    if cached is not MISSING:
+        return cached
     documents, missing = _fetch_documents()
     if not documents:
         abort(503, "No service published its API document.", code="service_unavailable")
     merged = merge_documents(documents)
     merged["info"]["x-unavailable-services"] = missing
-    with _cache_lock:
-        _cache["merged"] = (time.monotonic(), merged)
+    _cache.set("merged", merged)
     return merged
 
 

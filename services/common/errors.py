@@ -62,6 +62,20 @@ class ProblemError(HTTPException):
         self.extra = extra or {}
 
 
+class ServiceUnavailable(Exception):
+    """Another service gave no usable answer to an internal call: unreachable, an
+    unexpected status, or a body its contract schema does not load. A request answers
+    503 ``service_unavailable`` with ``Retry-After``; a job retries."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(service, reason)
+        self.service = service
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.reason}"
+
+
 def abort(
     status: int,
     detail: str | None = None,
@@ -165,6 +179,14 @@ def _handle_http_exception(error: HTTPException) -> Response:
     return problem_response(error)
 
 
+def _try_again_shortly(detail: str) -> Response:
+    """503 ``service_unavailable`` with ``Retry-After``: something this request needs is
+    away for now."""
+    return problem_response(
+        ProblemError(503, detail, code="service_unavailable", headers={"Retry-After": "5"})
+    )
+
+
 def _handle_database_error(error: DBAPIError) -> Response:
     if isinstance(error, IntegrityError):
         log.warning("integrity error reached the error handler: %s", error.orig)
@@ -172,26 +194,17 @@ def _handle_database_error(error: DBAPIError) -> Response:
             ProblemError(409, "The change conflicts with existing data.", code="conflict")
         )
     log.error("database unavailable: %s", error.orig)
-    return problem_response(
-        ProblemError(
-            503,
-            "The database is unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    return _try_again_shortly("The database is unavailable; try again shortly.")
 
 
 def _handle_redis_down(error: RedisConnectionError) -> Response:
     log.error("redis unavailable: %s", error)
-    return problem_response(
-        ProblemError(
-            503,
-            "A backing service is unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    return _try_again_shortly("A backing service is unavailable; try again shortly.")
+
+
+def _handle_service_unavailable(error: ServiceUnavailable) -> Response:
+    log.warning("service unavailable: %s", error)
+    return _try_again_shortly(f"The {error.service} service is unavailable; try again shortly.")
 
 
 def _handle_unexpected(error: Exception) -> Response:
@@ -204,4 +217,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(RedisConnectionError, _handle_redis_down)
+    app.register_error_handler(ServiceUnavailable, _handle_service_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -17,8 +17,11 @@ from flask_sqlalchemy import SQLAlchemy
 
 from services.common import outbox
 from services.common.celery_app import celery_init_app
+from services.common.contracts import EnvelopeSchema
 from services.common.db import utcnow
 from services.common.logs import current_request_id
+
+_envelope_schema = EnvelopeSchema()
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,21 @@ def build_envelope(
     data: dict[str, Any] | None = None,
     changes: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
-    """The event envelope of SPEC §6."""
+    """The event envelope of SPEC §6, dumped with its contract."""
     entity_type, entity_id = entity
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "occurred_at": utcnow().isoformat(),
-        "actor": _actor(actor),
-        "project_id": project_id,
-        "entity": {"type": entity_type, "id": entity_id},
-        "data": data or {},
-        "changes": changes or {},
-        "request_id": current_request_id(),
-    }
+    return _envelope_schema.dump(
+        {
+            "event_id": uuid.uuid4(),
+            "type": event_type,
+            "occurred_at": utcnow(),
+            "actor": _actor(actor),
+            "project_id": project_id,
+            "entity": {"type": entity_type, "id": entity_id},
+            "data": data or {},
+            "changes": changes or {},
+            "request_id": current_request_id(),
+        }
+    )
 
 
 def record_event(event_type: str, **kwargs: Any) -> dict[str, Any]:

@@ -9,13 +9,15 @@ and the aggregate health. Adding a consumer, a periodic job or a service is an e
 :data:`SERVICES`, plus the job itself in the service's ``jobs.py``.
 
 nginx reaches the services through ``nginx/upstreams.conf``; services reach each other
-through ``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``). A test checks the
-two agree.
+through ``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``), resolved here by
+:func:`service_url` and nowhere else. A test checks the two agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from services.common.config import env
 
@@ -57,6 +59,11 @@ class ServiceInfo:
         return self.name.replace("-", "_")
 
     @property
+    def url_setting(self) -> str:
+        """The setting holding this service's base URL: ``<NAME>_SERVICE_URL``."""
+        return f"{self.env_prefix}_SERVICE_URL"
+
+    @property
     def task_prefix(self) -> str:
         """Every job of the service is named ``<task_prefix>.<job>``."""
         return self.package
@@ -75,7 +82,7 @@ class ServiceInfo:
 
     def url(self) -> str:
         """Base URL of this service as seen from another process."""
-        return env(f"{self.env_prefix}_SERVICE_URL", f"http://127.0.0.1:{self.port}").rstrip("/")
+        return env(self.url_setting, f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 # Deletions that the services holding rows of a task or project clean up after.
@@ -133,6 +140,14 @@ SERVICES: dict[str, ServiceInfo] = {
         ),
     )
 }
+
+
+def service_url(name: str, settings: Mapping[str, Any] | None = None) -> str:
+    """Base URL of service ``name``: the app's own ``<NAME>_SERVICE_URL`` setting when it
+    has one (tests point an app at a stand-in that way), else :meth:`ServiceInfo.url`."""
+    info = SERVICES[name]
+    configured = settings.get(info.url_setting) if settings is not None else None
+    return configured.rstrip("/") if configured else info.url()
 
 
 def consumers_of(event_type: str) -> list[ServiceInfo]:

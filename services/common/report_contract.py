@@ -1,6 +1,8 @@
-"""The aggregates project-task computes for reporting (``/internal/reports/*``) and
-reporting serves as its quick views: one definition of the contract for the producer,
-which dumps its figures with it, and the consumer, which documents and passes them on.
+"""The figures reports are made of: the aggregates project-task computes
+(``/internal/reports/*``) and activity-log's summary (``/internal/activities/summary``).
+One definition for the producer, which dumps its figures with it, and for reporting,
+which loads them with it (see :class:`services.common.contracts.Contract`), serves the
+quick views with it and lays the reports out from what it loaded.
 """
 
 from __future__ import annotations
@@ -9,15 +11,7 @@ from typing import Any
 
 import marshmallow as ma
 
-
-class IsoDate(ma.fields.Date):
-    """A ``YYYY-MM-DD`` date: dumped from a ``date`` (project-task) or passed through as
-    the string it already is (reporting serves the answer as project-task sent it)."""
-
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        return super()._serialize(value, attr, obj, **kwargs)
+from services.common.contracts import Contract, IsoDate, TaskLineSchema
 
 
 class CountsField(ma.fields.Dict):
@@ -27,7 +21,7 @@ class CountsField(ma.fields.Dict):
         super().__init__(keys=ma.fields.String(), values=ma.fields.Integer(), **kwargs)
 
 
-class DashboardProjectSchema(ma.Schema):
+class DashboardProjectSchema(Contract):
     id = ma.fields.Integer()
     name = ma.fields.String()
     status = ma.fields.String()
@@ -38,7 +32,7 @@ class DashboardProjectSchema(ma.Schema):
     overdue = ma.fields.Integer()
 
 
-class TaskFiguresSchema(ma.Schema):
+class TaskFiguresSchema(Contract):
     total = ma.fields.Integer()
     open = ma.fields.Integer()
     overdue = ma.fields.Integer(metadata={"description": "Open, due before today (UTC)"})
@@ -49,17 +43,7 @@ class TaskFiguresSchema(ma.Schema):
     by_status = CountsField()
 
 
-class TaskLineSchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    project_id = ma.fields.Integer()
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    assignee_id = ma.fields.Integer(allow_none=True)
-    due_date = IsoDate(allow_none=True)
-
-
-class MyTasksSchema(ma.Schema):
+class MyTasksSchema(Contract):
     total = ma.fields.Integer()
     overdue = ma.fields.Integer()
     by_priority = CountsField()
@@ -68,7 +52,7 @@ class MyTasksSchema(ma.Schema):
     )
 
 
-class DashboardSchema(ma.Schema):
+class DashboardSchema(Contract):
     """Your projects, their tasks by status, overdue, due this week, completion rate and
     your open tasks."""
 
@@ -81,7 +65,7 @@ class DashboardSchema(ma.Schema):
     my_open_tasks = ma.fields.Nested(MyTasksSchema)
 
 
-class ProjectBriefSchema(ma.Schema):
+class ProjectBriefSchema(Contract):
     id = ma.fields.Integer()
     name = ma.fields.String()
     status = ma.fields.String()
@@ -91,7 +75,7 @@ class ProjectBriefSchema(ma.Schema):
     end_date = IsoDate(allow_none=True)
 
 
-class AssigneeFiguresSchema(ma.Schema):
+class AssigneeFiguresSchema(Contract):
     assignee_id = ma.fields.Integer(allow_none=True, metadata={"description": "null: unassigned"})
     total = ma.fields.Integer()
     open = ma.fields.Integer()
@@ -101,13 +85,13 @@ class AssigneeFiguresSchema(ma.Schema):
     estimated_hours_open = ma.fields.Float()
 
 
-class WeekSchema(ma.Schema):
+class WeekSchema(Contract):
     week_start = IsoDate(metadata={"description": "Monday (UTC) of the ISO week"})
     created = ma.fields.Integer()
     completed = ma.fields.Integer()
 
 
-class ProjectSummarySchema(ma.Schema):
+class ProjectSummarySchema(Contract):
     """A project's tasks by status, priority and assignee, overdue, completion rate, and
     created vs completed per week for the last eight weeks."""
 
@@ -123,3 +107,88 @@ class ProjectSummarySchema(ma.Schema):
     by_priority = CountsField()
     by_assignee = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
     weekly = ma.fields.List(ma.fields.Nested(WeekSchema))
+
+
+class WorkloadProjectSchema(Contract):
+    project_id = ma.fields.Integer()
+    assignee_id = ma.fields.Integer(allow_none=True)
+    total = ma.fields.Integer()
+    open = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+
+
+class WorkloadSchema(Contract):
+    """Tasks per assignee, of one user (or everybody), optionally within one project."""
+
+    user_id = ma.fields.Integer(allow_none=True)
+    project_id = ma.fields.Integer(allow_none=True)
+    today = IsoDate()
+    total = ma.fields.Integer()
+    open = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    assignees = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
+    by_project = ma.fields.List(ma.fields.Nested(WorkloadProjectSchema))
+
+
+class OverdueTaskSchema(TaskLineSchema):
+    days_overdue = ma.fields.Integer()
+
+
+class ProjectCountSchema(Contract):
+    project_id = ma.fields.Integer()
+    count = ma.fields.Integer()
+
+
+class OverdueSchema(Contract):
+    """Overdue tasks, most overdue first (at most ``OVERDUE_LIMIT``; ``truncated`` says
+    when there were more), with their counts by priority and project."""
+
+    user_id = ma.fields.Integer(allow_none=True)
+    project_id = ma.fields.Integer(allow_none=True)
+    assignee_id = ma.fields.Integer(allow_none=True)
+    today = IsoDate()
+    total = ma.fields.Integer()
+    truncated = ma.fields.Boolean()
+    by_priority = CountsField()
+    by_project = ma.fields.List(ma.fields.Nested(ProjectCountSchema))
+    tasks = ma.fields.List(ma.fields.Nested(OverdueTaskSchema))
+
+
+class SystemSchema(Contract):
+    """Platform-wide counts: projects, members and tasks."""
+
+    today = IsoDate()
+    projects = ma.fields.Integer()
+    projects_by_status = CountsField()
+    members = ma.fields.Integer()
+    tasks = ma.fields.Nested(TaskFiguresSchema)
+    tasks_by_priority = CountsField()
+    created_last_7_days = ma.fields.Integer()
+    created_last_30_days = ma.fields.Integer()
+
+
+class ActionCountSchema(Contract):
+    action = ma.fields.String()
+    count = ma.fields.Integer()
+
+
+class DayCountSchema(Contract):
+    day = IsoDate()
+    count = ma.fields.Integer()
+
+
+class ActivityCountsSchema(Contract):
+    """Counts over the last ``days`` UTC days (today included), summaries included."""
+
+    days = ma.fields.Integer()
+    since = ma.fields.DateTime()
+    total = ma.fields.Integer()
+    by_action = ma.fields.List(ma.fields.Nested(ActionCountSchema))
+    by_day = ma.fields.List(ma.fields.Nested(DayCountSchema))
+
+
+class ActivitySummarySchema(ActivityCountsSchema):
+    """:class:`ActivityCountsSchema` of one project (``project_id``) or of everything
+    (null)."""
+
+    project_id = ma.fields.Integer(allow_none=True)

@@ -8,9 +8,6 @@ class Config(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.PROJECT_TASK_SERVICE_URL = env(
-            "PROJECT_TASK_SERVICE_URL", "http://127.0.0.1:5002"
-        ).rstrip("/")
         self.APP_URL = env("APP_URL", "http://localhost:8080").rstrip("/")
         self.MAIL_SERVER = env("MAIL_SERVER", "127.0.0.1")
         self.MAIL_PORT = env("MAIL_PORT", 8025, int)

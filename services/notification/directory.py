@@ -1,13 +1,12 @@
-"""What this service asks the others, over their ``/internal`` endpoints.
+"""What this service asks the others, over their ``/internal`` endpoints (contracts in
+:mod:`services.common.contracts`):
 
-- user service: ``GET /internal/users?ids=1,2`` → ``{"items": [{"id", "username", "email",
-  "full_name", "role", "is_active"}]}`` (contact details, in one call per batch);
-- project-task: ``GET /internal/projects/{id}/members`` → ``{"items": [{"user_id",
-  "role"}]}`` (who may receive a project's events on a webhook) and
-  ``GET /internal/tasks/due-soon?hours=24`` → ``{"items": [{"id", "title", "project_id",
-  "assignee_id", "due_date"}]}`` (open tasks with an assignee due within the window).
+- user service: ``GET /internal/users?ids=1,2`` (contact details, one call per batch);
+- project-task: ``GET /internal/projects/{id}/members`` (who may receive a project's
+  events on a webhook) and ``GET /internal/tasks/due-soon?hours=24`` (open tasks with an
+  assignee due within the window).
 
-A failure raises :class:`UpstreamError` (or a ``requests`` error), which jobs retry.
+A failure raises :class:`~services.common.errors.ServiceUnavailable`, which jobs retry.
 """
 
 from __future__ import annotations
@@ -16,15 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
-from services.common.http import internal_call
+from services.common.contracts import DueTaskListSchema, MemberListSchema, UserListSchema
+from services.common.http import call_service
 
 BATCH = 500
 
-
-class UpstreamError(Exception):
-    """Another service answered with an error; worth retrying later."""
+_users_schema = UserListSchema()
+_members_schema = MemberListSchema()
+_due_schema = DueTaskListSchema()
 
 
 @dataclass(frozen=True)
@@ -40,43 +38,42 @@ class Contact:
         return {"id": self.id, "username": self.username, "full_name": self.full_name}
 
 
-def _get(url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = internal_call("GET", url, params=params)
-    if response.status_code == 404:
-        return {"items": []}
-    if response.status_code != 200:
-        raise UpstreamError(f"GET {url} answered {response.status_code}")
-    return response.json()
-
-
 def contacts(user_ids: Iterable[int]) -> dict[int, Contact]:
     """Contact details of users by id (unknown ids are absent), in batches of 500."""
     ids = sorted(set(user_ids))
     found: dict[int, Contact] = {}
-    base = current_app.config["USER_SERVICE_URL"]
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        body = _get(f"{base}/internal/users", {"ids": ",".join(map(str, chunk))})
-        for item in body.get("items", []):
+        answer = call_service(
+            "user", "/internal/users", _users_schema, params={"ids": ",".join(map(str, chunk))}
+        )
+        for item in answer["items"]:
             found[item["id"]] = Contact(
                 item["id"],
                 item["username"],
                 item["email"],
-                item.get("full_name"),
-                item.get("role", "user"),
-                bool(item.get("is_active", True)),
+                item["full_name"],
+                item["role"],
+                item["is_active"],
             )
     return found
 
 
 def project_member_ids(project_id: int) -> set[int]:
     """Ids of a project's members (empty if the project is gone)."""
-    base = current_app.config["PROJECT_TASK_SERVICE_URL"]
-    body = _get(f"{base}/internal/projects/{project_id}/members")
-    return {item["user_id"] for item in body.get("items", [])}
+    answer = call_service(
+        "project-task", f"/internal/projects/{project_id}/members", _members_schema, missing_ok=True
+    )
+    return {item["user_id"] for item in answer["items"]} if answer else set()
 
 
 def tasks_due_soon(hours: int) -> list[dict[str, Any]]:
     """Open, assigned tasks due within ``hours``."""
-    base = current_app.config["PROJECT_TASK_SERVICE_URL"]
-    return list(_get(f"{base}/internal/tasks/due-soon", {"hours": hours}).get("items", []))
+    answer = call_service(
+        "project-task",
+        "/internal/tasks/due-soon",
+        _due_schema,
+        params={"hours": hours},
+        missing_ok=True,
+    )
+    return answer["items"] if answer else []

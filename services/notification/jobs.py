@@ -31,6 +31,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.common.consumers import apply_once, consumer_task, parse_envelope
 from services.common.db import utcnow
+from services.common.errors import ServiceUnavailable
 from services.common.retry import backoff, retried_task
 from services.notification import directory
 from services.notification.consumer import EnvelopeSchema, Outcome, handle_event
@@ -50,7 +51,7 @@ from services.notification.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (requests.RequestException, directory.UpstreamError, OperationalError, InterfaceError)
+TRANSIENT = (requests.RequestException, ServiceUnavailable, OperationalError, InterfaceError)
 REDACTED = "(removed once sent: it held a one-time secret)"
 # E-mails and webhook deliveries wait at most this long between two attempts.
 DELIVERY_BACKOFF_CAP = 3600.0

@@ -37,9 +37,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from services.project_task import internal, reports
+    from services.project_task import internal
     from services.project_task.members.resources import blp as members_blp
     from services.project_task.projects.resources import blp as projects_blp
+    from services.project_task.reports.resources import blueprint as reports_blueprint
     from services.project_task.tasks.resources import blp as tasks_blp
 
     api = make_api(app)
@@ -47,4 +48,4 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(members_blp)
     api.register_blueprint(tasks_blp)
     app.register_blueprint(internal.blueprint)
-    app.register_blueprint(reports.blueprint)
+    app.register_blueprint(reports_blueprint)

@@ -13,11 +13,10 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import joinedload, with_expression
 
 from services.common.auth import Principal
+from services.common.contracts import role_at_least
 from services.common.errors import abort
 from services.project_task.extensions import db
-from services.project_task.models import ROLES, Project, ProjectMember, Task
-
-ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+from services.project_task.models import Project, ProjectMember, Task
 
 _ACTIONS = {
     "viewer": "read this project",
@@ -31,7 +30,7 @@ def allows(role: str | None, principal: Principal, needed: str) -> bool:
     """Whether a caller holding ``role`` in a project may act as ``needed``."""
     if principal.is_admin:
         return True
-    return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+    return role_at_least(role, needed)
 
 
 def require_role(role: str | None, principal: Principal, needed: str) -> None:

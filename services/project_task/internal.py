@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import marshmallow as ma
 from flask import Blueprint, request
 from sqlalchemy import select
 
+from services.common.contracts import (
+    CLOSED_STATUSES,
+    DueTaskListSchema,
+    MemberListSchema,
+    MembershipListSchema,
+    ProjectAccessSchema,
+    TaskAccessSchema,
+)
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.http import require_service_token
@@ -23,31 +30,6 @@ from services.project_task.extensions import db
 from services.project_task.models import Project, ProjectMember, Task
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
-
-
-class AccessSchema(ma.Schema):
-    project_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class TaskSummarySchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    assignee_id = ma.fields.Integer(allow_none=True)
-    reporter_id = ma.fields.Integer()
-
-
-class TaskAccessSchema(AccessSchema):
-    task = ma.fields.Nested(TaskSummarySchema)
-
-
-class MemberRoleSchema(ma.Schema):
-    user_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class MemberListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MemberRoleSchema))
 
 
 def _user_id_argument() -> int:
@@ -81,7 +63,7 @@ def project_access(project_id: int):
     role = role_of(project_id, _user_id_argument())
     if role is None:
         abort(404, "No such project, or the user is no member of it.")
-    return AccessSchema().dump({"project_id": project_id, "role": role})
+    return ProjectAccessSchema().dump({"project_id": project_id, "role": role})
 
 
 @blueprint.get("/projects/<int:project_id>/members")
@@ -90,45 +72,20 @@ def project_members(project_id: int):
     """Every member of a project with their role (for @mention resolution)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
-    members = db.session.execute(
-        select(ProjectMember.user_id, ProjectMember.role)
-        .where(ProjectMember.project_id == project_id)
-        .order_by(ProjectMember.user_id)
+    members = select(ProjectMember).where(ProjectMember.project_id == project_id)
+    return MemberListSchema().dump(
+        {"items": db.session.scalars(members.order_by(ProjectMember.user_id))}
     )
-    return MemberListSchema().dump({"items": [row._asdict() for row in members]})
-
-
-class MembershipSchema(ma.Schema):
-    project_id = ma.fields.Integer()
-    role = ma.fields.String()
-
-
-class MembershipListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MembershipSchema))
-
-
-class DueTaskSchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    project_id = ma.fields.Integer()
-    assignee_id = ma.fields.Integer()
-    due_date = ma.fields.Date()
-
-
-class DueTaskListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(DueTaskSchema))
 
 
 @blueprint.get("/users/<int:user_id>/projects")
 @require_service_token
 def user_projects(user_id: int):
     """Every project ``user_id`` belongs to, with their role (empty list for none)."""
-    rows = db.session.execute(
-        select(ProjectMember.project_id, ProjectMember.role)
-        .where(ProjectMember.user_id == user_id)
-        .order_by(ProjectMember.project_id)
+    memberships = select(ProjectMember).where(ProjectMember.user_id == user_id)
+    return MembershipListSchema().dump(
+        {"items": db.session.scalars(memberships.order_by(ProjectMember.project_id))}
     )
-    return MembershipListSchema().dump({"items": [row._asdict() for row in rows]})
 
 
 @blueprint.get("/tasks/due-soon")
@@ -143,7 +100,7 @@ def tasks_due_soon():
         select(Task.id, Task.title, Task.project_id, Task.assignee_id, Task.due_date)
         .where(
             Task.assignee_id.is_not(None),
-            Task.status.not_in(("done", "cancelled")),
+            Task.status.not_in(CLOSED_STATUSES),
             Task.due_date >= now.date(),
             Task.due_date <= (now + timedelta(hours=hours)).date(),
         )

@@ -12,15 +12,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
+from services.common.contracts import PRIORITIES
 from services.common.db import IdempotencyRecordMixin, OutboxEventMixin, TimestampMixin, UTCDateTime
 from services.project_task.extensions import db
-
-PROJECT_STATUSES = ("active", "completed", "archived")
-PRIORITIES = ("low", "medium", "high", "critical")
-TASK_STATUSES = ("todo", "in_progress", "in_review", "done", "cancelled")
-CLOSED_STATUSES = ("done", "cancelled")
-# Weakest first: a role may do everything the roles before it may.
-ROLES = ("viewer", "member", "admin", "owner")
 
 
 def rank_of(column: sa.ColumnElement, order: tuple[str, ...]) -> sa.ColumnElement:

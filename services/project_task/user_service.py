@@ -3,34 +3,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from services.common.contracts import UserListSchema
+from services.common.http import call_service
 
-import requests
-from flask import current_app
-
-from services.common.errors import abort
-from services.common.http import internal_call
-
-
-def _unavailable() -> NoReturn:
-    abort(
-        503,
-        "The user service is unavailable; try again shortly.",
-        code="service_unavailable",
-        headers={"Retry-After": "5"},
-    )
+_schema = UserListSchema()
 
 
 def active_user_exists(user_id: int) -> bool:
-    """Whether the user service knows an active account with this id."""
-    url = f"{current_app.config['USER_SERVICE_URL']}/internal/users"
-    try:
-        response = internal_call("GET", url, params={"ids": str(user_id)})
-    except requests.RequestException:
-        _unavailable()
-    if response.status_code != 200:
-        _unavailable()
-    return any(
-        user.get("id") == user_id and user.get("is_active")
-        for user in response.json().get("items", [])
-    )
+    """Whether the user service knows an active account with this id (503 when it
+    cannot say)."""
+    answer = call_service("user", "/internal/users", _schema, params={"ids": str(user_id)})
+    return any(user["id"] == user_id and user["is_active"] for user in answer["items"])

@@ -99,7 +99,8 @@ def _project_refusal(requester: Requester, project_id: int) -> Refusal | None:
 def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> Refusal | None:
     """Why ``requester`` may not have this report, or None when they may.
 
-    Raises :class:`sources.SourceUnavailable` when project-task cannot say."""
+    Raises :class:`~services.common.errors.ServiceUnavailable` when project-task cannot
+    say."""
     if report_type == "system_overview":
         if not requester.is_admin:
             return Refusal(403, "The system overview is for admins only.")

@@ -8,12 +8,6 @@ class Config(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.PROJECT_TASK_SERVICE_URL = env(
-            "PROJECT_TASK_SERVICE_URL", "http://127.0.0.1:5002"
-        ).rstrip("/")
-        self.ACTIVITY_LOG_SERVICE_URL = env(
-            "ACTIVITY_LOG_SERVICE_URL", "http://127.0.0.1:5006"
-        ).rstrip("/")
         # Aggregates over a big project take longer than an access check.
         self.REPORT_SOURCE_TIMEOUT = env("REPORT_SOURCE_TIMEOUT", 60.0, float)
         self.REPORT_STORAGE_DIR = env("REPORT_STORAGE_DIR", str(var_dir() / "reports"))

@@ -1,9 +1,11 @@
 """What a report says, whatever its format: a title, key figures, tables and charts,
-built from one aggregate answer of the owning service (see :mod:`sources`).
+built from one aggregate answer of the owning service (see :mod:`sources`), loaded with
+its contract (:mod:`services.common.report_contract`).
 
 ``build(requester, type, params)`` fetches the data with one call and lays it out; the
 renderers in :mod:`formats` turn the same :class:`Document` into JSON, CSV or PDF, so
-the three formats always agree.
+the three formats always agree. A document's ``data`` is the answer dumped again with
+its contract: what the owning service sent.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import marshmallow as ma
+
+from services.common.contracts import PRIORITIES, TASK_STATUSES
+from services.common.report_contract import (
+    ActivitySummarySchema,
+    OverdueSchema,
+    ProjectSummarySchema,
+    SystemSchema,
+    WorkloadSchema,
+)
 from services.reporting import sources
 from services.reporting.access import Requester
 
-TASK_STATUSES = ("todo", "in_progress", "in_review", "done", "cancelled")
-PRIORITIES = ("low", "medium", "high", "critical")
 CHART_BARS = 12
 
 
@@ -92,8 +102,10 @@ def _assignee_chart(title: str, assignees: list[dict[str, Any]], measure: str) -
     )
 
 
-def project_summary(requester: Requester, params: dict[str, Any]) -> Document:
+def project_summary(requester: Requester, params: dict[str, Any]) -> Document | None:
     data = sources.project_summary(params["project_id"])
+    if data is None:
+        return None
     project = data["project"]
     by_status = _counts_table("Tasks by status", "status", data["by_status"], TASK_STATUSES)
     by_priority = _counts_table("Tasks by priority", "priority", data["by_priority"], PRIORITIES)
@@ -304,7 +316,7 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     )
 
 
-BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document]] = {
+BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document | None]] = {
     "project_summary": project_summary,
     "user_workload": user_workload,
     "overdue_tasks": overdue_tasks,
@@ -312,7 +324,20 @@ BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document]] = {
     "system_overview": system_overview,
 }
 
+# The contract each report's data was loaded with, and is dumped with again.
+CONTRACTS: dict[str, type[ma.Schema]] = {
+    "project_summary": ProjectSummarySchema,
+    "user_workload": WorkloadSchema,
+    "overdue_tasks": OverdueSchema,
+    "activity_summary": ActivitySummarySchema,
+    "system_overview": SystemSchema,
+}
 
-def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document:
-    """The report's document, from one call to the service that owns its data."""
-    return BUILDERS[report_type](requester, params)
+
+def build(requester: Requester, report_type: str, params: dict[str, Any]) -> Document | None:
+    """The report's document, from one call to the service that owns its data; None when
+    the project it is about is gone."""
+    document = BUILDERS[report_type](requester, params)
+    if document is not None:
+        document.data = CONTRACTS[report_type]().dump(document.data)
+    return document

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from services.common.db import utcnow
+from services.common.errors import ServiceUnavailable
 from services.common.events import record_event
 from services.common.logs import current_request_id
 from services.reporting import access, documents, sources
@@ -128,9 +129,8 @@ def _produce(report: Report) -> tuple[str, int] | str:
     refused = access.refusal(requester, report.type, report.params)
     if refused is not None:
         return refused.detail
-    try:
-        document = documents.build(requester, report.type, report.params)
-    except sources.SourceNotFound:
+    document = documents.build(requester, report.type, report.params)
+    if document is None:
         return "No such project."
     meta = {
         "id": report.id,
@@ -155,7 +155,7 @@ def generate(report_id: int, *, final_attempt: bool = True) -> str:
         return "skipped"
     try:
         outcome = _produce(report)
-    except sources.SourceUnavailable as exc:
+    except ServiceUnavailable as exc:
         log.warning("report %s: a source is unavailable: %s", report_id, exc)
         if not final_attempt:
             _release(report_id)

@@ -1,4 +1,6 @@
-"""Where the reporting data comes from: the other services' internal endpoints.
+"""Where the reporting data comes from: the other services' internal endpoints, each
+answer loaded with its contract (:mod:`services.common.report_contract`,
+:mod:`services.common.contracts`).
 
 The figures are aggregate queries the owning service runs on its own tables and serves
 under ``/internal`` (one call per report or quick view, never one per row):
@@ -6,86 +8,86 @@ under ``/internal`` (one call per report or quick view, never one per row):
 - project-task: ``GET /internal/reports/dashboard?user_id=``,
   ``/internal/reports/project-summary/{id}``, ``/internal/reports/user-workload?user_id=
   (N|all)&project_id=``, ``/internal/reports/overdue?user_id=&project_id=&assignee_id=``,
-  ``/internal/reports/system``; and ``GET /internal/projects/{id}/access?user_id=`` →
-  ``{project_id, role}`` or 404 for the access checks;
+  ``/internal/reports/system``; and ``GET /internal/projects/{id}/access?user_id=`` for
+  the access checks;
 - activity-log: ``GET /internal/activities/summary?project_id=&days=``;
 - user: ``GET /internal/users?ids=`` → the requester's current role when a report runs.
 
-A failure raises :class:`SourceUnavailable` (worth retrying); a missing project
-:class:`SourceNotFound`.
+A failure raises :class:`~services.common.errors.ServiceUnavailable` (worth retrying); a
+missing project makes :func:`project_summary` answer None.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import requests
+import marshmallow as ma
 from flask import current_app
 
-from services.common.http import internal_call
+from services.common.contracts import ProjectAccessSchema, UserListSchema
+from services.common.http import call_service
+from services.common.report_contract import (
+    ActivitySummarySchema,
+    DashboardSchema,
+    OverdueSchema,
+    ProjectSummarySchema,
+    SystemSchema,
+    WorkloadSchema,
+)
 
 
-class SourceUnavailable(Exception):
-    """Another service did not give a usable answer; worth retrying later."""
-
-
-class SourceNotFound(Exception):
-    """The thing asked about does not exist (or the user is no member of it)."""
-
-
-def _get(base_setting: str, path: str, *, timeout: float | None = None, **params: Any) -> Any:
-    url = f"{current_app.config[base_setting]}{path}"
-    query = {key: value for key, value in params.items() if value is not None}
-    try:
-        response = internal_call("GET", url, params=query, timeout=timeout)
-    except requests.RequestException as exc:
-        raise SourceUnavailable(f"{url} unreachable: {exc}") from exc
-    if response.status_code == 404:
-        raise SourceNotFound(path)
-    if response.status_code != 200:
-        raise SourceUnavailable(f"{url} answered {response.status_code}")
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise SourceUnavailable(f"{url} answered something that is not JSON") from exc
-
-
-def _project_task(path: str, **params: Any) -> Any:
+def _figures(
+    service: str, path: str, schema: type[ma.Schema], *, missing_ok: bool = False, **params: Any
+) -> Any:
+    # Aggregates over a big project take longer than an access check.
     timeout = current_app.config["REPORT_SOURCE_TIMEOUT"]
-    return _get("PROJECT_TASK_SERVICE_URL", path, timeout=timeout, **params)
+    return call_service(
+        service, path, schema(), params=params, timeout=timeout, missing_ok=missing_ok
+    )
 
 
 def project_role(project_id: int, user_id: int) -> str | None:
     """``user_id``'s role in the project, or None when they are no member (or it is gone)."""
-    try:
-        answer = _get(
-            "PROJECT_TASK_SERVICE_URL", f"/internal/projects/{project_id}/access", user_id=user_id
-        )
-    except SourceNotFound:
-        return None
-    return answer.get("role") if isinstance(answer, dict) else None
+    answer = call_service(
+        "project-task",
+        f"/internal/projects/{project_id}/access",
+        ProjectAccessSchema(),
+        params={"user_id": user_id},
+        missing_ok=True,
+    )
+    return None if answer is None else answer["role"]
 
 
 def dashboard(user_id: int) -> dict[str, Any]:
-    return _project_task("/internal/reports/dashboard", user_id=user_id)
+    return _figures("project-task", "/internal/reports/dashboard", DashboardSchema, user_id=user_id)
 
 
-def project_summary(project_id: int) -> dict[str, Any]:
-    return _project_task(f"/internal/reports/project-summary/{project_id}")
+def project_summary(project_id: int) -> dict[str, Any] | None:
+    """The project's figures, or None when there is no such project."""
+    return _figures(
+        "project-task",
+        f"/internal/reports/project-summary/{project_id}",
+        ProjectSummarySchema,
+        missing_ok=True,
+    )
 
 
 def user_workload(user_id: int | None, project_id: int | None) -> dict[str, Any]:
     """Workload of ``user_id`` (None: everybody), optionally within one project."""
-    return _project_task(
+    return _figures(
+        "project-task",
         "/internal/reports/user-workload",
+        WorkloadSchema,
         user_id="all" if user_id is None else user_id,
         project_id=project_id,
     )
 
 
 def overdue(user_id: int | None, project_id: int | None, assignee_id: int | None) -> dict[str, Any]:
-    return _project_task(
+    return _figures(
+        "project-task",
         "/internal/reports/overdue",
+        OverdueSchema,
         user_id=user_id,
         project_id=project_id,
         assignee_id=assignee_id,
@@ -93,15 +95,14 @@ def overdue(user_id: int | None, project_id: int | None, assignee_id: int | None
 
 
 def system() -> dict[str, Any]:
-    return _project_task("/internal/reports/system")
+    return _figures("project-task", "/internal/reports/system", SystemSchema)
 
 
 def activity_summary(project_id: int | None, days: int) -> dict[str, Any]:
-    timeout = current_app.config["REPORT_SOURCE_TIMEOUT"]
-    return _get(
-        "ACTIVITY_LOG_SERVICE_URL",
+    return _figures(
+        "activity-log",
         "/internal/activities/summary",
-        timeout=timeout,
+        ActivitySummarySchema,
         project_id=project_id,
         days=days,
     )
@@ -109,8 +110,8 @@ def activity_summary(project_id: int | None, days: int) -> dict[str, Any]:
 
 def user_role(user_id: int) -> str | None:
     """The user's current role, or None when the account is gone or deactivated."""
-    answer = _get("USER_SERVICE_URL", "/internal/users", ids=str(user_id))
-    for user in answer.get("items", []) if isinstance(answer, dict) else []:
-        if user.get("id") == user_id and user.get("is_active", True):
-            return user.get("role")
+    answer = call_service("user", "/internal/users", UserListSchema(), params={"ids": user_id})
+    for user in answer["items"]:
+        if user["id"] == user_id and user["is_active"]:
+            return user["role"]
     return None

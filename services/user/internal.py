@@ -6,6 +6,7 @@ from flask import Blueprint, request
 from sqlalchemy import or_, select
 
 from services.common.auth import InvalidToken
+from services.common.contracts import UserListSchema
 from services.common.errors import abort
 from services.common.http import require_service_token
 from services.user.extensions import db
@@ -50,19 +51,7 @@ def users():
     except ValueError:
         abort(422, "Ids must be integers.", errors={"ids": ["Not integers."]})
     query = select(User).where(or_(User.id.in_(id_values), User.username.in_(names)))
-    return {
-        "items": [
-            {
-                "id": u.id,
-                "username": u.username,
-                "email": u.email,
-                "full_name": u.full_name,
-                "role": u.role,
-                "is_active": u.is_active,
-            }
-            for u in db.session.scalars(query.order_by(User.id))
-        ]
-    }
+    return UserListSchema().dump({"items": db.session.scalars(query.order_by(User.id))})
 
 
 def _split(raw: str) -> list[str]:

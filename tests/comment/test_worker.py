@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from scripts.toolkit.waiting import wait_for
 from services.comment.models import Comment, ProcessedEvent
+from services.common.cache import ExpiringCache
+from services.common.task_access import CACHE_SIZE
 from tests.support.worker import celery_worker
 
 
@@ -64,7 +66,7 @@ def test_a_comment_written_on_a_cached_answer_after_the_cleanup_is_swept_up(
     app, team, people, post_comment, project_task_service, database, worker, monkeypatch
 ):
     # The API's cached "yes" outlives the consumer however slow this machine is.
-    monkeypatch.setattr(app.extensions["task_access"], "ttl", 60.0)
+    monkeypatch.setitem(app.extensions, "task_access", ExpiringCache(CACHE_SIZE, 60.0))
     first = post_comment("before the deletion")["id"]
 
     project_task_service.delete_task(team.task, by=people.owner)

@@ -11,6 +11,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.report_contract import ActivityCountsSchema
+
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_STATS_DAYS = 365
@@ -103,21 +105,5 @@ class StatsArgsSchema(ma.Schema):
     days = ma.fields.Integer(load_default=7, validate=validate.Range(min=1, max=MAX_STATS_DAYS))
 
 
-class ActionCountSchema(ma.Schema):
-    action = ma.fields.String()
-    count = ma.fields.Integer()
-
-
-class DayCountSchema(ma.Schema):
-    day = ma.fields.Date()
-    count = ma.fields.Integer()
-
-
-class StatsSchema(ma.Schema):
+class StatsSchema(ActivityCountsSchema):
     """Counts over the last ``days`` UTC days (today included), summaries included."""
-
-    days = ma.fields.Integer()
-    since = ma.fields.DateTime()
-    total = ma.fields.Integer()
-    by_action = ma.fields.List(ma.fields.Nested(ActionCountSchema))
-    by_day = ma.fields.List(ma.fields.Nested(DayCountSchema))

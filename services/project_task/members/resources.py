@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
+from services.common.contracts import ROLES
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.events import record_event
@@ -23,7 +24,7 @@ from services.project_task.members.schemas import (
     MemberSchema,
     MemberUpdateSchema,
 )
-from services.project_task.models import ROLES, Project, ProjectMember, Task, rank_of
+from services.project_task.models import Project, ProjectMember, Task, rank_of
 from services.project_task.user_service import active_user_exists
 
 blp = Blueprint(

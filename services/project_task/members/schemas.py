@@ -3,9 +3,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.contracts import ROLES
 from services.common.pagination import page_schema
 from services.project_task.fields import user_id_field
-from services.project_task.models import ROLES
 
 GRANTABLE_ROLES = ("admin", "member", "viewer")
 

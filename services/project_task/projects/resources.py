@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from services.common.auth import current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
+from services.common.contracts import PRIORITIES, PROJECT_STATUSES
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
@@ -19,15 +20,7 @@ from services.common.query_args import LIKE_ESCAPE, order_by, search_pattern
 from services.project_task.access import load_project, project_query
 from services.project_task.changes import changes_between
 from services.project_task.extensions import db
-from services.project_task.models import (
-    PRIORITIES,
-    PROJECT_STATUSES,
-    Project,
-    ProjectMember,
-    Task,
-    TaskLabel,
-    rank_of,
-)
+from services.project_task.models import Project, ProjectMember, Task, TaskLabel, rank_of
 from services.project_task.projects.schemas import (
     ProjectEventSchema,
     ProjectListArgsSchema,

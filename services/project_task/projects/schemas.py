@@ -3,10 +3,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.contracts import PRIORITIES, PROJECT_STATUSES, ROLES
 from services.common.pagination import PageArgsSchema, page_schema
 from services.common.query_args import CommaList, SortField
 from services.project_task.fields import CalendarDate, title
-from services.project_task.models import PRIORITIES, PROJECT_STATUSES, ROLES
 
 PROJECT_SORT_FIELDS = (
     "name",

@@ -8,17 +8,10 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import with_expression
 
 from services.common.auth import Principal
+from services.common.contracts import CLOSED_STATUSES, PRIORITIES, TASK_STATUSES
 from services.common.db import utcnow
 from services.common.query_args import LIKE_ESCAPE, order_by, search_pattern
-from services.project_task.models import (
-    CLOSED_STATUSES,
-    PRIORITIES,
-    TASK_STATUSES,
-    Task,
-    TaskLabel,
-    labels_joined,
-    rank_of,
-)
+from services.project_task.models import Task, TaskLabel, labels_joined, rank_of
 
 LABELS = with_expression(Task.label_text, labels_joined())
 

@@ -3,10 +3,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.contracts import PRIORITIES, TASK_STATUSES
 from services.common.pagination import PageArgsSchema, page_schema
 from services.common.query_args import CommaList, SortField
 from services.project_task.fields import CalendarDate, Hours, title, user_id_field
-from services.project_task.models import PRIORITIES, TASK_STATUSES
 
 TASK_SORT_FIELDS = ("priority", "due_date", "created_at", "updated_at", "status")
 LABEL = validate.Regexp(

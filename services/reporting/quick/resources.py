@@ -34,15 +34,6 @@ blp = Blueprint(
 CACHE_PREFIX = "reporting:quick"
 
 
-def _unavailable() -> None:
-    abort(
-        503,
-        "Report data is unavailable; try again shortly.",
-        code="service_unavailable",
-        headers={"Retry-After": "5"},
-    )
-
-
 def cached(key: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """``compute()``'s answer, from the cache when fresh; and ``hit`` or ``miss``."""
     ttl = current_app.config["QUICK_CACHE_SECONDS"]
@@ -79,10 +70,7 @@ class Dashboard(MethodView):
         principal = current_principal()
 
         def compute() -> dict[str, Any]:
-            try:
-                return DashboardSchema().dump(sources.dashboard(principal.id))
-            except (sources.SourceUnavailable, sources.SourceNotFound):
-                _unavailable()
+            return DashboardSchema().dump(sources.dashboard(principal.id))
 
         value, state = cached(f"{CACHE_PREFIX}:dashboard:{principal.id}", compute)
         return value, 200, _headers(state)
@@ -97,19 +85,14 @@ class QuickProjectSummary(MethodView):
         """A project's summary: by status, priority and assignee, overdue, completion
         rate, created vs completed per week (members; global admins: any project)."""
         principal = current_principal()
-        try:
-            if not principal.is_admin and sources.project_role(project_id, principal.id) is None:
-                abort(404, "No such project.")
-        except sources.SourceUnavailable:
-            _unavailable()
+        if not principal.is_admin and sources.project_role(project_id, principal.id) is None:
+            abort(404, "No such project.")
 
         def compute() -> dict[str, Any]:
-            try:
-                return ProjectSummarySchema().dump(sources.project_summary(project_id))
-            except sources.SourceNotFound:
+            summary = sources.project_summary(project_id)
+            if summary is None:
                 abort(404, "No such project.")
-            except sources.SourceUnavailable:
-                _unavailable()
+            return ProjectSummarySchema().dump(summary)
 
         key = f"{CACHE_PREFIX}:project-summary:{principal.id}:{project_id}"
         value, state = cached(key, compute)

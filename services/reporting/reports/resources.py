@@ -13,7 +13,7 @@ from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
 from services.common.pagination import paginate, with_link
-from services.reporting import access, sources
+from services.reporting import access
 from services.reporting.extensions import db
 from services.reporting.formats import FORMATS
 from services.reporting.generation import enqueue
@@ -35,15 +35,7 @@ def check_request(principal: Principal, report_type: str, params: dict) -> dict:
     """The validated params, once the caller may have this report (else 404/403/503)."""
     params = access.load_params(report_type, params)
     requester = access.Requester(principal.id, principal.is_admin)
-    try:
-        refused = access.refusal(requester, report_type, params)
-    except sources.SourceUnavailable:
-        abort(
-            503,
-            "Project permissions are unavailable; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
+    refused = access.refusal(requester, report_type, params)
     if refused is not None:
         abort(refused.status, refused.detail)
     return params
