@@ -82,8 +82,8 @@ def boot(workdir: Path, supervisor: Supervisor, server: str, run_id: str) -> Sta
     services = stack.built_services()
     ports = {s.name: free_port() for s in services}
     for service in services:
-        env[f"{service.env_prefix}_SERVICE_URL"] = f"http://127.0.0.1:{ports[service.name]}"
-        result.urls[service.name] = env[f"{service.env_prefix}_SERVICE_URL"]
+        env[service.url_setting] = f"http://127.0.0.1:{ports[service.name]}"
+        result.urls[service.name] = env[service.url_setting]
 
     envs = {}
     for service in services:

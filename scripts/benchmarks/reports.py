@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     }
     ports = {name: free_port() for name in DATABASES}
     for name, port in ports.items():
-        base_env[f"{SERVICES[name].env_prefix}_SERVICE_URL"] = f"http://127.0.0.1:{port}"
+        base_env[SERVICES[name].url_setting] = f"http://127.0.0.1:{port}"
     try:
         print(f"work directory {workdir}", flush=True)
         redis = stack.embedded_redis_command(redis_port, workdir / "redis")

@@ -81,6 +81,7 @@ class BaseConfig:
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
         self.MAX_CONTENT_LENGTH = env("MAX_JSON_BODY_BYTES", self.JSON_BODY_LIMIT, int)
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+        self.OUTBOX_SWEEP_SECONDS = env("OUTBOX_SWEEP_SECONDS", 5.0, float)
         self.OPENAPI_URL_PREFIX = f"/api/docs/{name}"
         self.OPENAPI_JSON_PATH = "openapi.json"
 

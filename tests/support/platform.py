@@ -60,7 +60,7 @@ class Platform:
     def service_urls(self) -> dict[str, str]:
         """``<SERVICE>_SERVICE_URL`` of every service process: where the others call it."""
         return {
-            f"{stack.SERVICES[name].env_prefix}_SERVICE_URL": f"http://127.0.0.1:{process.port}"
+            stack.SERVICES[name].url_setting: f"http://127.0.0.1:{process.port}"
             for name, process in self.processes.items()
             if name in stack.DATABASE_NAMES
         }
