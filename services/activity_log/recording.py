@@ -3,6 +3,11 @@
 Nothing secret is stored: any key in ``data`` or ``changes`` whose name contains
 "token", "password" or "secret" (at any depth) has its value replaced by ``[redacted]``,
 so the reset token of ``user.password_reset_requested`` never reaches the table.
+
+Who-from comes from the envelope's ``client`` (``{ip, user_agent}``, set by
+``services.common.events.record_event`` from the request that caused the event) and
+nowhere else: never from ``data``, which may hold what a client wrote. A ``client`` that
+does not hold an IP address is recorded as unknown rather than dropping the event.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from marshmallow import validate
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
 from services.common import consumers
+from services.common.events import MAX_USER_AGENT
 from services.common.redaction import REDACTED, is_sensitive, redact
 
 
@@ -28,11 +34,11 @@ class _EntitySchema(ma.Schema):
     id = ma.fields.Integer(allow_none=True, load_default=None)
 
 
-class _MetaSchema(ma.Schema):
+class _ClientSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    ip = ma.fields.String(allow_none=True, load_default=None, validate=validate.Length(max=45))
+    ip = ma.fields.IP(allow_none=True, load_default=None)
     user_agent = ma.fields.String(allow_none=True, load_default=None)
 
 
@@ -53,11 +59,11 @@ class EnvelopeSchema(ma.Schema):
     request_id = ma.fields.String(
         allow_none=True, load_default=None, validate=validate.Length(max=128)
     )
-    meta = ma.fields.Nested(_MetaSchema, allow_none=True, load_default=None)
+    client = ma.fields.Raw(allow_none=True, load_default=None)
 
 
 _envelope_schema = EnvelopeSchema()
-_meta_schema = _MetaSchema()
+_client_schema = _ClientSchema()
 
 
 def parse_envelope(envelope: Any) -> dict[str, Any]:
@@ -73,17 +79,17 @@ def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _client_meta(event: dict[str, Any]) -> dict[str, Any]:
-    """The client's ip and user agent, when the producer put them in ``data.meta``."""
-    raw = (event["data"] or {}).get("meta") or event["meta"]
-    if not isinstance(raw, dict):
-        return {"ip": None, "user_agent": None}
+def _client(event: dict[str, Any]) -> dict[str, Any]:
+    """The caller's ip and user agent from the envelope's ``client`` (None when unknown)."""
     try:
-        meta = _meta_schema.load(raw)
+        client = _client_schema.load(event["client"] or {})
     except ma.ValidationError:
         return {"ip": None, "user_agent": None}
-    user_agent = meta["user_agent"]
-    return {"ip": meta["ip"], "user_agent": user_agent[:512] if user_agent else None}
+    ip, user_agent = client["ip"], client["user_agent"]
+    return {
+        "ip": str(ip) if ip is not None else None,
+        "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None,
+    }
 
 
 def record_activity(event: dict[str, Any]) -> None:
@@ -102,6 +108,6 @@ def record_activity(event: dict[str, Any]) -> None:
             data=redact(event["data"] or {}),
             request_id=event["request_id"],
             occurred_at=event["occurred_at"],
-            **_client_meta(event),
+            **_client(event),
         )
     )

@@ -47,6 +47,7 @@ from typing import Any
 import marshmallow as ma
 
 from services.common import consumers
+from services.common.events import public_envelope
 from services.notification.catalog import EMAIL_CHANGED, PASSWORD_RESET
 from services.notification.delivery import Notice, notify, queue_email
 from services.notification.webhooks.fanout import fan_out
@@ -54,10 +55,15 @@ from services.notification.webhooks.fanout import fan_out
 
 class EnvelopeSchema(consumers.EnvelopeSchema):
     """The whole envelope, its routing fields checked: the rest is read tolerantly here
-    and handed on to webhooks as it came (in this order, then anything else)."""
+    and handed on to webhooks as it came (in this order, then anything else), less the
+    audit-only fields (the caller's ip and user agent), which this service never keeps."""
 
     class Meta:
         unknown = ma.INCLUDE
+
+    @ma.pre_load
+    def _without_audit_fields(self, data: Any, **kwargs: Any) -> Any:
+        return public_envelope(data) if isinstance(data, dict) else data
 
     occurred_at = ma.fields.Raw(allow_none=True)
     actor = ma.fields.Raw(allow_none=True)

@@ -114,3 +114,22 @@ def test_reset_token_is_relayed_then_scrubbed_from_the_outbox(client, auth, app,
         envelope["event_id"] not in message["headers"]["argsrepr"]
         or "reset_token" not in message["headers"]["argsrepr"]
     )
+
+
+def test_an_event_a_request_caused_carries_the_callers_address_and_user_agent(client, outbox):
+    response = client.post(
+        "/api/register",
+        json={"username": "uma", "email": "uma@example.com", "password": "long enough"},
+        headers={"User-Agent": "Probe/2.0 (audit)"},
+    )
+    assert response.status_code == 201
+
+    [event] = outbox("user.registered")
+    assert event["client"] == {"ip": "127.0.0.1", "user_agent": "Probe/2.0 (audit)"}
+
+
+def test_an_event_outside_a_request_has_no_client(app):
+    with app.app_context():
+        envelope = record_event("user.updated", actor=None, entity=("user", 1))
+        db.session.rollback()
+    assert envelope["client"] is None
