@@ -4,9 +4,9 @@ Nothing secret is stored: any key in ``data`` or ``changes`` whose name contains
 "token", "password" or "secret" (at any depth) has its value replaced by ``[redacted]``,
 so the reset token of ``user.password_reset_requested`` never reaches the table.
 
-Who-from comes from the envelope's ``client`` (``{ip, user_agent}``, set by
+Who-from comes from the envelope's ``meta`` (``{ip, user_agent}``, set by
 ``services.common.events.record_event`` from the request that caused the event) and
-nowhere else: never from ``data``, which may hold what a client wrote. A ``client`` that
+nowhere else: never from ``data``, which may hold what a client wrote. A ``meta`` that
 does not hold an IP address is recorded as unknown rather than dropping the event.
 """
 
@@ -20,7 +20,7 @@ from marshmallow import validate
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
 from services.common import consumers
-from services.common.events import MAX_USER_AGENT
+from services.common.events import MAX_USER_AGENT, ip_or_none
 from services.common.redaction import REDACTED, is_sensitive, redact
 
 
@@ -38,7 +38,7 @@ class _ClientSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    ip = ma.fields.IP(allow_none=True, load_default=None)
+    ip = ma.fields.Raw(allow_none=True, load_default=None)
     user_agent = ma.fields.String(allow_none=True, load_default=None)
 
 
@@ -59,7 +59,7 @@ class EnvelopeSchema(ma.Schema):
     request_id = ma.fields.String(
         allow_none=True, load_default=None, validate=validate.Length(max=128)
     )
-    client = ma.fields.Raw(allow_none=True, load_default=None)
+    meta = ma.fields.Raw(allow_none=True, load_default=None)
 
 
 _envelope_schema = EnvelopeSchema()
@@ -80,14 +80,14 @@ def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _client(event: dict[str, Any]) -> dict[str, Any]:
-    """The caller's ip and user agent from the envelope's ``client`` (None when unknown)."""
+    """The caller's ip and user agent from the envelope's ``meta`` (None when unknown)."""
     try:
-        client = _client_schema.load(event["client"] or {})
+        client = _client_schema.load(event["meta"] or {})
     except ma.ValidationError:
         return {"ip": None, "user_agent": None}
-    ip, user_agent = client["ip"], client["user_agent"]
+    user_agent = client["user_agent"]
     return {
-        "ip": str(ip) if ip is not None else None,
+        "ip": ip_or_none(client["ip"]),
         "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None,
     }
 

@@ -162,7 +162,7 @@ def test_who_from_is_shown_to_admins_and_to_the_actor_only(
     project_task.add_member(people.member.id, 1)
     project_task.add_member(people.stranger.id, 1)
     event = envelope("task.updated", actor=people.stranger, entity=("task", 3), project_id=1)
-    consume({**event, "client": {"ip": "2001:db8::7", "user_agent": "=Stranger-Agent/1"}})
+    consume({**event, "meta": {"ip": "2001:db8::7", "user_agent": "=Stranger-Agent/1"}})
 
     def who_from(account) -> list[tuple]:
         return [(item["ip"], item["user_agent"]) for item in feed(client, account)["items"]]

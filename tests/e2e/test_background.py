@@ -140,7 +140,7 @@ def test_webhook_receives_a_correctly_signed_delivery(api, webhook_receiver):
     assert f"v1,{expected}" in headers["webhook-signature"].split()
     body = delivery.json()
     assert body["type"] == "task.assigned" and body["entity"] == {"type": "task", "id": task["id"]}
-    assert "client" not in body and api.source not in delivery.body  # who-from stays inside
+    assert "meta" not in body and api.source not in delivery.body  # who-from stays inside
 
 
 def test_mention_notifies_the_mentioned_member_in_app_and_by_email(api, smtp):

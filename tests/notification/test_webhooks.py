@@ -144,7 +144,7 @@ def test_the_callers_ip_and_user_agent_never_reach_a_webhook(
     event = assigned_event(people.bob, people.carol)
     client_info = {"ip": "198.51.100.23", "user_agent": "Secret-Browser/1.0"}
 
-    jobs.consume({**event, "client": client_info})
+    jobs.consume({**event, "meta": client_info})
     assert jobs.deliver_webhooks() == 1
 
     [received] = receiver.requests
@@ -152,7 +152,7 @@ def test_the_callers_ip_and_user_agent_never_reach_a_webhook(
     assert "198.51.100.23" not in received.body and "Secret-Browser" not in received.body
     with database() as session:
         [stored] = session.scalars(select(WebhookDelivery.payload))
-        assert "client" not in stored
+        assert "meta" not in stored
 
 
 def test_only_members_of_the_events_project_and_admins_receive_it(

@@ -125,11 +125,23 @@ def test_an_event_a_request_caused_carries_the_callers_address_and_user_agent(cl
     assert response.status_code == 201
 
     [event] = outbox("user.registered")
-    assert event["client"] == {"ip": "127.0.0.1", "user_agent": "Probe/2.0 (audit)"}
+    assert event["meta"] == {"ip": "127.0.0.1", "user_agent": "Probe/2.0 (audit)"}
 
 
-def test_an_event_outside_a_request_has_no_client(app):
+def test_an_address_that_is_no_ip_is_recorded_as_unknown(client, outbox):
+    response = client.post(
+        "/api/register",
+        json={"username": "ursa", "email": "ursa@example.com", "password": "long enough"},
+        environ_base={"REMOTE_ADDR": "fe80::1%" + "x" * 60},
+    )
+    assert response.status_code == 201
+
+    [event] = outbox("user.registered")
+    assert event["meta"]["ip"] is None
+
+
+def test_an_event_outside_a_request_has_no_who_from(app):
     with app.app_context():
         envelope = record_event("user.updated", actor=None, entity=("user", 1))
         db.session.rollback()
-    assert envelope["client"] is None
+    assert envelope["meta"] is None
