@@ -3,20 +3,21 @@
 Nothing secret is stored: any key in ``data`` or ``changes`` whose name contains
 "token", "password" or "secret" (at any depth) has its value replaced by ``[redacted]``,
 so the reset token of ``user.password_reset_requested`` never reaches the table.
+
+Who-from comes from the envelope's ``meta`` (``{ip, user_agent}``, set by
+``services.common.events.record_event`` from the request that caused the event) and
+nowhere else: never from ``data``, which may hold what a client wrote. A ``meta`` that
+does not hold an IP address is recorded as unknown rather than dropping the event.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
-
 from services.activity_log.extensions import db
 from services.activity_log.models import Activity
-from services.common.contracts import ClientMetaSchema
+from services.common.events import MAX_USER_AGENT, ip_or_none
 from services.common.redaction import REDACTED, is_sensitive, redact
-
-_meta_schema = ClientMetaSchema()
 
 
 def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
@@ -27,17 +28,14 @@ def redact_changes(changes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _client_meta(event: dict[str, Any]) -> dict[str, Any]:
-    """The client's ip and user agent, when the producer put them in ``data.meta``."""
-    raw = (event["data"] or {}).get("meta") or event.get("meta")
-    if not isinstance(raw, dict):
-        return {"ip": None, "user_agent": None}
-    try:
-        meta = _meta_schema.load(raw)
-    except ma.ValidationError:
-        return {"ip": None, "user_agent": None}
-    user_agent = meta["user_agent"]
-    return {"ip": meta["ip"], "user_agent": user_agent[:512] if user_agent else None}
+def _client(event: dict[str, Any]) -> dict[str, Any]:
+    """The caller's ip and user agent from the envelope's ``meta`` (None when unknown)."""
+    client = event.get("meta") or {}
+    user_agent = client.get("user_agent")
+    return {
+        "ip": ip_or_none(client.get("ip")),
+        "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None,
+    }
 
 
 def record_activity(event: dict[str, Any]) -> None:
@@ -56,6 +54,6 @@ def record_activity(event: dict[str, Any]) -> None:
             data=redact(event["data"] or {}),
             request_id=event["request_id"],
             occurred_at=event["occurred_at"],
-            **_client_meta(event),
+            **_client(event),
         )
     )

@@ -155,12 +155,14 @@ class _EntitySchema(ma.Schema):
 
 
 class ClientMetaSchema(ma.Schema):
-    """The client's address and user agent, when a producer adds them."""
+    """The client's address and user agent (the envelope's ``meta``, recorded by
+    ``services.common.events.record_event``); consumers normalise the address with
+    ``events.ip_or_none``."""
 
     class Meta:
         unknown = ma.EXCLUDE
 
-    ip = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=45))
+    ip = ma.fields.String(allow_none=True, load_default=None)
     user_agent = ma.fields.String(allow_none=True, load_default=None)
 
 

@@ -115,6 +115,7 @@ SERVICES: dict[str, ServiceInfo] = {
                 "report.completed",
                 "report.failed",
                 "user.password_reset_requested",
+                "user.email_changed",
             ),
             periodic=(
                 Periodic("notification-redispatch", "redispatch_pending", every=300.0),

@@ -10,6 +10,7 @@ variables, any of which may be missing for a given type:
 - ``comment``: ``{id, task_id, author_id, content}``; ``changes``: ``{field: [old, new]}``
 - ``report``: ``{id, type, format, error}``; ``webhook``: ``{id, url, failure_count}``
 - ``reset_token``, ``expires_in`` (seconds), ``hours``, ``message``, ``app_url``
+- ``new_email_masked`` (the new address with most of it starred), ``occurred_at``
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 CHANNELS = ("email", "in_app", "both")
 
 PASSWORD_RESET = "user.password_reset_requested"
+EMAIL_CHANGED = "user.email_changed"
 
 
 @dataclass(frozen=True)
@@ -96,17 +98,32 @@ DEFAULT_TEMPLATES: dict[str, DefaultTemplate] = {
             "If it was not you, ignore this e-mail.\n",
             channel="email",
         ),
+        DefaultTemplate(
+            EMAIL_CHANGED,
+            "The e-mail address of your account was changed",
+            "The e-mail address of your account{% if actor %} {{ actor.username }}{% endif %} "
+            "was changed from this address to {{ new_email_masked }} on {{ occurred_at }}.\n\n"
+            "If it was you, there is nothing to do.\n\n"
+            "If it was not you, someone who knows your password has taken over the account, "
+            "and password resets now go to the new address. Sign in and change your password "
+            "at once if you still can, and tell your administrator, who can deactivate the "
+            "account.\n",
+            channel="email",
+        ),
     )
 }
 
 NOTIFICATION_TYPES = tuple(DEFAULT_TEMPLATES)
 
-# Per type and channel: on unless the user turns it off. The reset e-mail cannot be.
+# Per type and channel: on unless the user turns it off. The account's security e-mails
+# (a reset token, an e-mail change told to the old address) cannot be.
 DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {
     name: {"in_app": template.channel != "email", "email": True}
     for name, template in DEFAULT_TEMPLATES.items()
 }
-LOCKED_PREFERENCES: dict[str, dict[str, bool]] = {PASSWORD_RESET: {"in_app": False, "email": True}}
+LOCKED_PREFERENCES: dict[str, dict[str, bool]] = {
+    kind: {"in_app": False, "email": True} for kind in (PASSWORD_RESET, EMAIL_CHANGED)
+}
 
 SAMPLE_CONTEXT: dict[str, Any] = {
     "recipient": {"id": 2, "username": "ada", "full_name": "Ada Lovelace"},
@@ -125,6 +142,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "report": {"id": 5, "type": "project_summary", "format": "pdf", "error": None},
     "webhook": {"id": 9, "url": "https://example.com/hooks", "failure_count": 5},
     "reset_token": "sample-token",
+    "new_email_masked": "a***@e******.com",
+    "occurred_at": "2030-01-31 12:00 UTC",
     "expires_in": 3600,
     "hours": 24,
     "message": "Maintenance tonight at 22:00 UTC.",

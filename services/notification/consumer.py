@@ -27,9 +27,13 @@ contract producers are held to — and who is told:
     ``{type: "user", id}``. → one e-mail to ``data.email``: never an in-app
     notification, never a webhook, never logged; the stored e-mail body is wiped once
     the e-mail is settled.
+``user.email_changed``
+    ``data.old_email``, ``data.new_email``; ``entity``: ``{type: "user", id}``. → one
+    e-mail to the old address, showing the new one masked: never an in-app
+    notification, never a webhook, and no preference or template channel turns it off.
 
-Nobody is told about their own action (``actor.id``), except the reset e-mail, which is
-the requester's by nature. For task events the task's fields may also sit directly in
+Nobody is told about their own action (``actor.id``), except the account's security
+e-mails (reset, e-mail change), which are the owner's by nature. For task events the task's fields may also sit directly in
 ``data`` (a tolerance, not the contract). Every type but ``user.*`` also goes to the
 webhooks entitled to it (see :mod:`services.notification.webhooks.fanout`).
 """
@@ -37,22 +41,29 @@ webhooks entitled to it (see :mod:`services.notification.webhooks.fanout`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
 
 from services.common import consumers
-from services.notification.catalog import PASSWORD_RESET
+from services.common.events import public_envelope
+from services.notification.catalog import EMAIL_CHANGED, PASSWORD_RESET
 from services.notification.delivery import Notice, notify, queue_email
 from services.notification.webhooks.fanout import fan_out
 
 
 class EnvelopeSchema(consumers.EnvelopeSchema):
     """The whole envelope, its routing fields checked: the rest is read tolerantly here
-    and handed on to webhooks as it came (in this order, then anything else)."""
+    and handed on to webhooks as it came (in this order, then anything else), less the
+    audit-only fields (the caller's ip and user agent), which this service never keeps."""
 
     class Meta:
         unknown = ma.INCLUDE
+
+    @ma.pre_load
+    def _without_audit_fields(self, data: Any, **kwargs: Any) -> Any:
+        return public_envelope(data) if isinstance(data, dict) else data
 
     occurred_at = ma.fields.Raw(allow_none=True)
     actor = ma.fields.Raw(allow_none=True)
@@ -137,8 +148,45 @@ def notices_for(envelope: dict[str, Any]) -> list[Notice]:
     ]
 
 
+def mask_email(address: str) -> str:
+    """``alice@example.com`` → ``a****@e******.com``: enough for its owner to recognise."""
+    local, _, domain = address.rpartition("@")
+    name, dot, tld = domain.rpartition(".")
+    if not name:
+        name, dot, tld = tld, "", ""
+
+    def starred(part: str) -> str:
+        return part[:1] + "*" * max(len(part) - 1, 2)
+
+    return f"{starred(local)}@{starred(name)}{dot}{tld}"
+
+
+def _readable_time(stamp: Any) -> str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return ""
+
+
+def _tell_old_address(envelope: dict[str, Any]) -> list[int]:
+    data = envelope.get("data") or {}
+    old, new = data.get("old_email"), data.get("new_email")
+    if not (isinstance(old, str) and isinstance(new, str) and old and new):
+        return []
+    entity = envelope.get("entity") or {}
+    context = {
+        "actor": envelope.get("actor"),
+        "new_email_masked": mask_email(new),
+        "occurred_at": _readable_time(envelope.get("occurred_at")),
+    }
+    return queue_email(old, EMAIL_CHANGED, context, envelope["event_id"], user_id=entity.get("id"))
+
+
 def handle_event(envelope: dict[str, Any], outcome: Outcome) -> None:
     """Add everything an event produces to the session (the caller commits)."""
+    if envelope["type"] == EMAIL_CHANGED:
+        outcome.emails += _tell_old_address(envelope)
+        return
     if envelope["type"] == PASSWORD_RESET:
         data = envelope.get("data") or {}
         entity = envelope.get("entity") or {}

@@ -4,7 +4,8 @@ An access token and a refresh token both carry ``sid``, the login session. Refre
 rotates the refresh token (the session remembers the one current ``jti``); presenting
 an older one is reuse, which revokes the whole session. Logout, deactivation and
 password changes revoke sessions and announce it on Redis so other services drop
-their cached answers at once.
+their cached answers at once. A password change, an e-mail change, a deactivation and
+a newer reset token spend every outstanding password-reset token.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from services.common.auth import InvalidToken, Principal, publish_revocation
 from services.common.db import utcnow
 from services.common.redis_store import get_redis
 from services.user.extensions import db
-from services.user.models import LoginSession, User
+from services.user.models import LoginSession, PasswordResetToken, User
 
 hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _dummy_hash: list[str] = []
@@ -136,6 +137,16 @@ def revoke_sessions(
     if only_session:
         query = query.where(LoginSession.id == only_session)
     db.session.execute(query)
+
+
+def revoke_reset_tokens(user_id: int) -> None:
+    """Spend every outstanding password-reset token of a user. Caller commits."""
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def announce_revocation(user_id: int) -> None:

@@ -156,6 +156,25 @@ def test_without_memberships_the_feed_answers_503_not_less(client, people, histo
     assert len(feed(client, people.admin)["items"]) == len(history)
 
 
+def test_who_from_is_shown_to_admins_and_to_the_actor_only(
+    client, people, consume, envelope, project_task
+):
+    project_task.add_member(people.member.id, 1)
+    project_task.add_member(people.stranger.id, 1)
+    event = envelope("task.updated", actor=people.stranger, entity=("task", 3), project_id=1)
+    consume({**event, "meta": {"ip": "2001:db8::7", "user_agent": "=Stranger-Agent/1"}})
+
+    def who_from(account) -> list[tuple]:
+        return [(item["ip"], item["user_agent"]) for item in feed(client, account)["items"]]
+
+    assert who_from(people.admin) == [("2001:db8::7", "=Stranger-Agent/1")]
+    assert who_from(people.stranger) == [("2001:db8::7", "=Stranger-Agent/1")]
+    assert who_from(people.member) == [(None, None)]  # a fellow member sees the entry only
+    response = client.get("/api/activities/export", headers=people.admin.headers)
+    [row] = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    assert (row["ip"], row["user_agent"]) == ("2001:db8::7", "'=Stranger-Agent/1")
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [

@@ -85,19 +85,35 @@ def test_reset_token_and_passwords_are_never_stored(consume, envelope, database,
         assert secret not in everything
 
 
-def test_client_ip_and_user_agent_are_kept_when_the_event_carries_them(
+def test_client_ip_and_user_agent_are_kept_from_the_envelopes_meta(
     consume, envelope, database, people
 ):
-    event = envelope(
-        "user.login",
-        actor=people.member,
-        entity=("user", people.member.id),
-        data={"meta": {"ip": "203.0.113.9", "user_agent": "curl/8.5"}},
-    )
-    consume(event)
+    event = envelope("user.login", actor=people.member, entity=("user", people.member.id))
+    consume({**event, "meta": {"ip": "203.0.113.9", "user_agent": "curl/8.5 " + "x" * 900}})
 
     [entry] = rows(database, Activity)
-    assert (entry.ip, entry.user_agent) == ("203.0.113.9", "curl/8.5")
+    assert entry.ip == "203.0.113.9"
+    assert entry.user_agent.startswith("curl/8.5 ") and len(entry.user_agent) == 512
+
+
+def test_who_from_is_never_taken_from_event_data_and_a_bad_meta_is_unknown(
+    consume, envelope, database, people
+):
+    spoofed = envelope(
+        "task.updated",
+        actor=people.member,
+        entity=("task", 1),
+        project_id=1,
+        data={"meta": {"ip": "203.0.113.9", "user_agent": "written by a client"}},
+    )
+    consume({**spoofed, "meta": None})
+    broken = envelope("task.updated", actor=people.member, entity=("task", 2), project_id=1)
+    consume({**broken, "meta": {"ip": "not an address", "user_agent": "x"}})
+
+    entries = rows(database, Activity)
+    assert len(entries) == 2
+    # Nothing from data; an address that is no IP is unknown, the rest is kept.
+    assert {(entry.ip, entry.user_agent) for entry in entries} == {(None, None), (None, "x")}
 
 
 def test_a_message_that_is_no_envelope_fails_at_once_and_is_recorded(app, database):

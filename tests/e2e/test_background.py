@@ -86,6 +86,38 @@ def test_every_action_is_in_the_activity_log_with_changes_and_request_id(api):
     assert outside.status_code == 200 and outside.json()["items"] == []
 
 
+def test_the_activity_log_records_who_from_as_nginx_saw_the_client(api, admin):
+    owner, member, project = team(api)
+    agent = "AuditProbe/1.0 (e2e; who-from)"
+    created = api.post(
+        f"/api/projects/{project['id']}/tasks",
+        token=owner.access_token,
+        json={"title": "Who did this?"},
+        # Forged forwarding headers: only the address nginx saw counts.
+        headers={
+            "User-Agent": agent,
+            "X-Forwarded-For": "203.0.113.66",
+            "X-Real-IP": "203.0.113.67",
+        },
+    )
+    assert created.status_code == 201, created.text
+    query = f"/api/activities?project_id={project['id']}&action=task.created"
+
+    def entry_seen_by(account) -> dict | None:
+        response = api.get(query, token=account.access_token)
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        return items[0] if items else None
+
+    entry = wait_for(lambda: entry_seen_by(owner))
+    assert (entry["ip"], entry["user_agent"]) == (api.source, agent)
+    assert api.source != "127.0.0.1"  # the client's address, not nginx's own
+    assert (entry_seen_by(admin)["ip"], entry_seen_by(admin)["user_agent"]) == (api.source, agent)
+    assert (entry_seen_by(member)["ip"], entry_seen_by(member)["user_agent"]) == (None, None)
+    export = api.get(f"/api/activities/export?project_id={project['id']}", token=admin.access_token)
+    assert f"{api.source},{agent}" in export.text.replace('"', "")
+
+
 def test_webhook_receives_a_correctly_signed_delivery(api, webhook_receiver):
     webhook_receiver.reset()
     owner, member, project = team(api)
@@ -108,6 +140,7 @@ def test_webhook_receives_a_correctly_signed_delivery(api, webhook_receiver):
     assert f"v1,{expected}" in headers["webhook-signature"].split()
     body = delivery.json()
     assert body["type"] == "task.assigned" and body["entity"] == {"type": "task", "id": task["id"]}
+    assert "meta" not in body and api.source not in delivery.body  # who-from stays inside
 
 
 def test_mention_notifies_the_mentioned_member_in_app_and_by_email(api, smtp):

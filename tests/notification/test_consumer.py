@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from services.notification.models import EmailDelivery, Notification, ProcessedEvent
+from services.notification.consumer import mask_email
+from services.notification.models import (
+    EmailDelivery,
+    Notification,
+    NotificationTemplate,
+    ProcessedEvent,
+)
 from tests.notification.conftest import envelope, task_data
 
 
@@ -209,6 +215,59 @@ def test_password_reset_is_an_email_only_and_its_token_is_not_kept(
         assert delivery.status == "sent"
         assert token not in delivery.body
     assert token not in caplog.text
+
+
+def email_changed(account, new_email: str) -> dict:
+    return envelope(
+        "user.email_changed",
+        account,
+        data={"old_email": account.email, "new_email": new_email},
+        entity=("user", account.id),
+        project_id=None,
+    )
+
+
+def test_an_email_change_is_told_to_the_old_address_with_the_new_one_masked(
+    jobs, smtp, people, database
+):
+    jobs.consume(email_changed(people.alice, "mallory@evil.example"))
+    jobs.send_emails()
+
+    [message] = smtp.messages
+    assert message["X-Envelope-To"] == people.alice.email
+    assert message["Subject"] == "The e-mail address of your account was changed"
+    body = message.get_payload(decode=True).decode()
+    assert "m******@e***.example" in body
+    assert "mallory" not in body and "evil" not in body
+    assert "If it was not you" in body
+    assert count(database, Notification) == 0
+
+
+def test_the_email_change_notice_cannot_be_turned_off(client, jobs, smtp, people, database):
+    refused = client.put(
+        "/api/notifications/preferences",
+        json={"preferences": {"user.email_changed": {"email": False}}},
+        headers=people.bob.headers,
+    )
+    assert refused.status_code == 422
+    # Not even by a template sent to the in-app channel only.
+    with database() as session:
+        template = session.scalar(
+            select(NotificationTemplate).where(NotificationTemplate.name == "user.email_changed")
+        )
+        template.channel = "in_app"
+        session.commit()
+
+    jobs.consume(email_changed(people.bob, "bob-new@example.com"))
+    jobs.send_emails()
+
+    assert [m["X-Envelope-To"] for m in smtp.messages] == [people.bob.email]
+
+
+def test_mask_email_keeps_only_first_letters():
+    assert mask_email("alice@example.com") == "a****@e******.com"
+    assert mask_email("a@b.co") == "a**@b**.co"
+    assert mask_email("x@localhost") == "x**@l********"
 
 
 def test_an_smtp_refusal_is_retried_and_the_email_still_arrives_once(jobs, smtp, people, database):

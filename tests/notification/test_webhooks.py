@@ -136,6 +136,25 @@ def test_delivery_is_signed_per_standard_webhooks(
     assert delivery["event_type"] == "task.assigned"
 
 
+def test_the_callers_ip_and_user_agent_never_reach_a_webhook(
+    client, jobs, receiver, project_task, database, people
+):
+    create_webhook(client, people.alice, receiver.url + "/in")
+    project_task.members[1] = [{"user_id": people.alice.id, "role": "member"}]
+    event = assigned_event(people.bob, people.carol)
+    client_info = {"ip": "198.51.100.23", "user_agent": "Secret-Browser/1.0"}
+
+    jobs.consume({**event, "meta": client_info})
+    assert jobs.deliver_webhooks() == 1
+
+    [received] = receiver.requests
+    assert received.json() == event
+    assert "198.51.100.23" not in received.body and "Secret-Browser" not in received.body
+    with database() as session:
+        [stored] = session.scalars(select(WebhookDelivery.payload))
+        assert "meta" not in stored
+
+
 def test_only_members_of_the_events_project_and_admins_receive_it(
     client, jobs, receiver, project_task, database, people
 ):

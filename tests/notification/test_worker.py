@@ -72,6 +72,25 @@ def test_a_password_reset_at_the_user_service_is_emailed(app, worker, smtp, user
     assert "one-time token" in message.get_payload(decode=True).decode()
 
 
+def test_an_email_change_at_the_user_service_is_told_to_the_old_address(
+    app, worker, smtp, user_service
+):
+    account = user_service.account()
+    response = requests.patch(
+        f"{user_service.url}/api/users/me",
+        json={"email": "moved@example.org", "current_password": account.password},
+        headers=account.headers,
+        timeout=10,
+    )
+    assert response.status_code == 200
+
+    assert wait_until(lambda: smtp.to(account.email), timeout=20)
+    [message] = smtp.to(account.email)
+    assert message["Subject"] == "The e-mail address of your account was changed"
+    assert "m****@e******.org" in message.get_payload(decode=True).decode()
+    assert smtp.to("moved@example.org") == []
+
+
 def test_a_receiver_failing_three_times_then_recovering_gets_the_delivery(
     app, worker, client, receiver, project_task, database, people
 ):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import func, select
 
-from services.user.models import OutboxEvent, User
+from services.user.models import OutboxEvent, PasswordResetToken, User
 
 PROBLEM = "application/problem+json"
 
@@ -226,6 +230,101 @@ def test_password_forgot_is_always_202_and_reset_works_once(client, auth, databa
     )
     assert again.status_code == 422 and "token" in again.json["errors"]
     assert auth.login(account.username, "brand new password")
+
+
+def reset_tokens(client, database, email: str) -> list[str]:
+    """Ask for a reset; every token issued to this address so far, oldest first."""
+    assert client.post("/api/password/forgot", json={"email": email}).status_code == 202
+    return [
+        event["data"]["reset_token"]
+        for event in events_of(database, "user.password_reset_requested")
+        if event["data"]["email"] == email
+    ]
+
+
+def reset(client, token: str, password: str = "brand new password"):
+    return client.post("/api/password/reset", json={"token": token, "new_password": password})
+
+
+def test_a_newer_reset_token_spends_the_older_ones(client, auth, database):
+    account = auth.account()
+    reset_tokens(client, database, account.email)
+    older, newer = reset_tokens(client, database, account.email)
+    assert reset(client, older).status_code == 422
+    assert reset(client, newer).status_code == 200
+
+
+def _change_password(client, account, admin):
+    body = {"password": "changed password", "current_password": account.password}
+    return client.patch("/api/users/me", json=body, headers=account.headers)
+
+
+def _change_email(client, account, admin):
+    body = {"email": "elsewhere@example.com", "current_password": account.password}
+    return client.patch("/api/users/me", json=body, headers=account.headers)
+
+
+def _deactivate_and_reactivate(client, account, admin):
+    url = f"/api/admin/users/{account.id}"
+    assert client.patch(url, json={"is_active": False}, headers=admin.headers).status_code == 200
+    return client.patch(url, json={"is_active": True}, headers=admin.headers)
+
+
+@pytest.mark.parametrize("change", [_change_password, _change_email, _deactivate_and_reactivate])
+def test_changing_password_email_or_status_spends_outstanding_reset_tokens(
+    client, auth, database, change
+):
+    account, admin = auth.account(), auth.admin()
+    [token] = reset_tokens(client, database, account.email)
+    assert change(client, account, admin).status_code == 200
+    refused = reset(client, token)
+    assert refused.status_code == 422 and "token" in refused.json["errors"]
+
+
+def test_a_reset_spends_the_other_outstanding_tokens(client, auth, database):
+    account = auth.account()
+    [first] = reset_tokens(client, database, account.email)
+    with database() as session:
+        # A second live token, as if issued at the same moment as the first.
+        live = session.scalar(select(PasswordResetToken))
+        session.add(
+            PasswordResetToken(
+                user_id=live.user_id,
+                token_hash=hashlib.sha256(b"second").hexdigest(),
+                expires_at=live.expires_at,
+            )
+        )
+        session.commit()
+    assert reset(client, first).status_code == 200
+    assert reset(client, "second", "yet another password").status_code == 422
+
+
+def test_a_deactivated_account_cannot_reset(client, auth, database):
+    account = auth.account()
+    [token] = reset_tokens(client, database, account.email)
+    with database() as session:
+        session.get(User, account.id).is_active = False
+        session.commit()
+    assert reset(client, token).status_code == 422
+
+
+def test_a_lock_runs_out_and_then_counts_afresh(client, auth, database):
+    account = auth.account()
+    for _ in range(5):
+        wrong = client.post("/api/login", json={"username": account.username, "password": "no"})
+        assert wrong.status_code == 401
+    with database() as session:
+        user = session.get(User, account.id)
+        assert user.locked_until is not None
+        user.locked_until = user.locked_until - timedelta(hours=1)  # the lock ran out
+        session.commit()
+    for _ in range(4):
+        wrong = client.post("/api/login", json={"username": account.username, "password": "no"})
+        assert wrong.status_code == 401
+    assert auth.login(account.username)
+    with database() as session:
+        user = session.get(User, account.id)
+        assert (user.failed_logins, user.locked_until) == (0, None)
 
 
 def test_garbage_tokens_are_401_problems(client):

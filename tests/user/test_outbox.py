@@ -114,3 +114,34 @@ def test_reset_token_is_relayed_then_scrubbed_from_the_outbox(client, auth, app,
         envelope["event_id"] not in message["headers"]["argsrepr"]
         or "reset_token" not in message["headers"]["argsrepr"]
     )
+
+
+def test_an_event_a_request_caused_carries_the_callers_address_and_user_agent(client, outbox):
+    response = client.post(
+        "/api/register",
+        json={"username": "uma", "email": "uma@example.com", "password": "long enough"},
+        headers={"User-Agent": "Probe/2.0 (audit)"},
+    )
+    assert response.status_code == 201
+
+    [event] = outbox("user.registered")
+    assert event["meta"] == {"ip": "127.0.0.1", "user_agent": "Probe/2.0 (audit)"}
+
+
+def test_an_address_that_is_no_ip_is_recorded_as_unknown(client, outbox):
+    response = client.post(
+        "/api/register",
+        json={"username": "ursa", "email": "ursa@example.com", "password": "long enough"},
+        environ_base={"REMOTE_ADDR": "fe80::1%" + "x" * 60},
+    )
+    assert response.status_code == 201
+
+    [event] = outbox("user.registered")
+    assert event["meta"]["ip"] is None
+
+
+def test_an_event_outside_a_request_has_no_who_from(app):
+    with app.app_context():
+        envelope = record_event("user.updated", actor=None, entity=("user", 1))
+        db.session.rollback()
+    assert envelope["meta"] is None

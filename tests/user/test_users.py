@@ -33,7 +33,7 @@ def test_put_needs_every_editable_field(client, auth):
     assert response.status_code == 422 and "email" in response.json["errors"]
     response = client.put(
         "/api/users/me",
-        json={"full_name": None, "email": "put@example.com"},
+        json={"full_name": None, "email": "put@example.com", "current_password": account.password},
         headers=account.headers,
     )
     assert response.status_code == 200 and response.json["email"] == "put@example.com"
@@ -41,8 +41,83 @@ def test_put_needs_every_editable_field(client, auth):
 
 def test_cannot_take_someone_elses_email(client, auth):
     first, second = auth.account(), auth.account()
-    response = client.patch("/api/users/me", json={"email": first.email}, headers=second.headers)
+    body = {"email": first.email, "current_password": second.password}
+    response = client.patch("/api/users/me", json=body, headers=second.headers)
     assert response.status_code == 409 and "email" in response.json["errors"]
+
+
+def test_email_change_needs_current_password_and_tells_the_old_address(client, auth, database):
+    account = auth.account()
+    other = auth.login(account.username)
+    for body in (
+        {"email": "taken-over@example.com"},
+        {"email": "taken-over@example.com", "current_password": "a guess"},
+    ):
+        refused = client.patch("/api/users/me", json=body, headers=account.headers)
+        assert refused.status_code == 422 and "current_password" in refused.json["errors"]
+    put = client.put(
+        "/api/users/me",
+        json={"email": "taken-over@example.com", "full_name": None},
+        headers=account.headers,
+    )
+    assert put.status_code == 422 and "current_password" in put.json["errors"]
+    assert client.get("/api/users/me", headers=account.headers).json["email"] == account.email
+    with database() as session:
+        assert not session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "user.email_changed")
+        ).all()
+
+    changed = client.patch(
+        "/api/users/me",
+        json={"email": "New@Example.com", "current_password": account.password},
+        headers=account.headers,
+    )
+
+    assert changed.status_code == 200 and changed.json["email"] == "new@example.com"
+    with database() as session:
+        [event] = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "user.email_changed")
+        )
+        assert event.payload["data"] == {"old_email": account.email, "new_email": "new@example.com"}
+        assert event.payload["entity"] == {"type": "user", "id": account.id}
+    # The e-mail is not what signs in: the other sessions stay.
+    assert client.get("/api/users/me", headers=other.headers).status_code == 200
+    same = client.patch(
+        "/api/users/me",
+        json={"email": "new@example.com", "full_name": "X"},
+        headers=account.headers,
+    )
+    assert same.status_code == 200  # an unchanged e-mail needs no password
+
+
+def test_wrong_current_passwords_lock_the_account_like_login(client, auth):
+    account = auth.account()
+    body = {"password": "new password!", "current_password": "a guess"}
+    for _ in range(5):
+        wrong = client.patch("/api/users/me", json=body, headers=account.headers)
+        assert wrong.status_code == 422
+    right = {"password": "new password!", "current_password": account.password}
+    locked = client.patch("/api/users/me", json=right, headers=account.headers)
+    assert locked.status_code == 429 and locked.json["code"] == "account_locked"
+    assert int(locked.headers["Retry-After"]) > 800
+    login = client.post(
+        "/api/login", json={"username": account.username, "password": account.password}
+    )
+    assert login.status_code == 429
+    assert client.get("/api/users/me", headers=account.headers).status_code == 200
+
+
+def test_a_right_current_password_clears_the_count(client, auth):
+    account = auth.account()
+    guess = {"full_name": "G", "email": "g@example.com", "current_password": "a guess"}
+    for _ in range(4):
+        assert client.put("/api/users/me", json=guess, headers=account.headers).status_code == 422
+    right = {**guess, "current_password": account.password}
+    assert client.put("/api/users/me", json=right, headers=account.headers).status_code == 200
+    for _ in range(4):
+        wrong = client.post("/api/login", json={"username": account.username, "password": "no"})
+        assert wrong.status_code == 401
+    assert auth.login(account.username)
 
 
 def test_password_change_needs_current_password_and_revokes_other_sessions(client, auth, database):

@@ -1,5 +1,10 @@
 """The activity feed (cursor-paged, filtered, scoped to what the caller may see), its
-stats and its CSV export (SPEC §8)."""
+stats and its CSV export (SPEC §8).
+
+Who-from (``ip``, ``user_agent``) is personal data: the feed shows it to admins, and to
+a user on their own actions only; on anyone else's entry it is null. The export is for
+admins and has it all.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ from services.activity_log.activities.schemas import (
     StatsSchema,
 )
 from services.activity_log.memberships import member_project_ids
-from services.common.auth import current_principal, require_auth
+from services.activity_log.models import Activity
+from services.common.auth import Principal, current_principal, require_auth
 from services.common.db import utcnow
 
 blp = Blueprint("activities", __name__, url_prefix="/api", description="Activity log")
@@ -46,7 +52,9 @@ class Activities(MethodView):
         principal = current_principal()
         project_ids = () if principal.is_admin else member_project_ids(principal.id)
         query = queries.visible_to(queries.filtered(args), principal, project_ids)
-        return queries.page(query, args.get("cursor"), args["limit"])
+        page = queries.page(query, args.get("cursor"), args["limit"])
+        page["items"] = [_as_shown_to(principal, entry) for entry in page["items"]]
+        return page
 
 
 @blp.route("/activities/stats")
@@ -74,6 +82,15 @@ class ActivityExport(MethodView):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+
+def _as_shown_to(principal: Principal, entry: Activity) -> Activity | dict[str, Any]:
+    """The entry, its client's ip and user agent hidden unless the caller is an admin or
+    the one who acted."""
+    if principal.is_admin or entry.actor_id == principal.id:
+        return entry
+    shown = {field: getattr(entry, field) for field in CSV_COLUMNS}
+    return {**shown, "ip": None, "user_agent": None}
 
 
 def _csv_lines(query: Select) -> Iterator[str]:

@@ -32,8 +32,14 @@ class ActivitySchema(ma.Schema):
     changes = ma.fields.Dict(metadata={"description": "{field: [old, new]}"})
     data = ma.fields.Dict(metadata={"description": "Event details; secrets are redacted"})
     request_id = ma.fields.String(allow_none=True)
-    ip = ma.fields.String(allow_none=True)
-    user_agent = ma.fields.String(allow_none=True)
+    ip = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The client's address; shown to admins and to the actor"},
+    )
+    user_agent = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The client's User-Agent; shown to admins and to the actor"},
+    )
     occurred_at = ma.fields.DateTime()
     created_at = ma.fields.DateTime()
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from services.common.auth import InvalidToken, bearer_token, current_principal, require_auth
 from services.common.db import utcnow
@@ -17,7 +17,7 @@ from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
 from services.common.ratelimit import auth_limit
-from services.user import tokens
+from services.user import lockout, tokens
 from services.user.accounts.schemas import (
     ForgotPasswordSchema,
     LoginSchema,
@@ -94,29 +94,14 @@ class Login(MethodView):
         identifier = (data.get("username") or data.get("email")).lower()
         column = User.username if "username" in data else User.email
         user = db.session.scalar(select(User).where(column == identifier))
-        config = current_app.config
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until > now:
-            retry = int((user.locked_until - now).total_seconds()) + 1
-            abort(
-                429,
-                "Too many failed logins; the account is locked for a while.",
-                code="account_locked",
-                headers={"Retry-After": str(retry)},
-            )
-        if not tokens.check_password(user, data["password"]):
-            if user is not None:
-                user.failed_logins += 1
-                if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
-                    user.locked_until = now + timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
-                    user.failed_logins = 0
-                db.session.commit()
+        if user is None:
+            tokens.check_password(None, data["password"])  # the same time as a wrong one
+            abort(401, "Wrong username, e-mail or password.", code="invalid_credentials")
+        if not lockout.verify_password(user, data["password"]):
             abort(401, "Wrong username, e-mail or password.", code="invalid_credentials")
         if not user.is_active:
             abort(403, "This account is deactivated.", code="account_disabled")
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
+        user.last_login_at = utcnow()
         pair = tokens.issue_tokens(user)
         record_event("user.login", actor=user, entity=("user", user.id))
         db.session.commit()
@@ -175,6 +160,7 @@ class PasswordForgot(MethodView):
         if user is not None and user.is_active:
             token = secrets.token_urlsafe(32)
             ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
+            tokens.revoke_reset_tokens(user.id)  # only the newest one works
             db.session.add(
                 PasswordResetToken(
                     user_id=user.id,
@@ -201,20 +187,31 @@ class PasswordReset(MethodView):
     def post(self, data):
         """Set a new password with a reset token; signs out every session."""
         token_hash = hashlib.sha256(data["token"].encode()).hexdigest()
-        reset = db.session.scalar(
-            select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash)
+        now = utcnow()
+        # Spent in one statement: of two requests racing with the same token, one wins.
+        user_id = db.session.scalar(
+            update(PasswordResetToken)
+            .where(
+                PasswordResetToken.token_hash == token_hash,
+                PasswordResetToken.used_at.is_(None),
+                PasswordResetToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(PasswordResetToken.user_id)
+            .execution_options(synchronize_session=False)
         )
-        if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        user = db.session.get(User, user_id) if user_id is not None else None
+        if user is None or not user.is_active:
+            db.session.rollback()
             abort(
                 422,
                 "The reset token is invalid or has expired.",
                 errors={"token": ["Invalid or expired."]},
             )
-        user = db.session.get(User, reset.user_id)
-        reset.used_at = utcnow()
         user.password_hash = tokens.hash_password(data["new_password"])
         user.failed_logins = 0
         user.locked_until = None
+        tokens.revoke_reset_tokens(user.id)
         tokens.revoke_sessions(user.id, "password_reset")
         record_event("user.password_reset", actor=user, entity=("user", user.id))
         db.session.commit()

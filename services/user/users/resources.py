@@ -11,7 +11,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.pagination import paginate, with_link
-from services.user import tokens
+from services.user import lockout, tokens
 from services.user.accounts.resources import _taken
 from services.user.extensions import db
 from services.user.models import User
@@ -56,48 +56,71 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
     def put(self, data):
-        """Replace your e-mail and name (and optionally change your password)."""
+        """Replace your e-mail and name, optionally your password (these need current_password)."""
         return self._update(data)
 
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, data):
-        """Change some of your e-mail, name or password."""
+        """Change your e-mail, name or password (e-mail and password need current_password)."""
         return self._update(data)
 
     def _update(self, data: dict) -> tuple[User, int, dict[str, str]]:
         principal = current_principal()
         user = _load_user(principal.id)
         check_if_match(_user_schema.dump(user))
-        changes: dict[str, list] = {}
-        if "email" in data and data["email"].lower() != user.email:
-            email = data["email"].lower()
+        email = data["email"].lower() if "email" in data else user.email
+        email_changed = email != user.email
+        password_changed = "password" in data
+        if email_changed:
             errors = _taken("", email, exclude_id=user.id)
             if errors:
                 abort(409, "An account with this e-mail exists.", code="conflict", errors=errors)
+        if email_changed or password_changed:
+            _confirm_current_password(user, data.get("current_password"))
+        changes: dict[str, list] = {}
+        if email_changed:
             changes["email"] = [user.email, email]
             user.email = email
         if "full_name" in data and data["full_name"] != user.full_name:
             changes["full_name"] = [user.full_name, data["full_name"]]
             user.full_name = data["full_name"]
-        password_changed = "password" in data
         if password_changed:
-            if not tokens.check_password(user, data.get("current_password", "")):
-                abort(
-                    422,
-                    "The current password is wrong.",
-                    errors={"current_password": ["Wrong or missing."]},
-                )
             user.password_hash = tokens.hash_password(data["password"])
             tokens.revoke_sessions(user.id, "password_change", keep_session=principal.session_id)
             changes["password"] = ["***", "***"]
+        if email_changed or password_changed:
+            # Reset links went to the old address, or would undo the new password.
+            tokens.revoke_reset_tokens(user.id)
         if changes:
             record_event("user.updated", actor=principal, entity=("user", user.id), changes=changes)
+        if email_changed:
+            # The old address is told (notification service); nothing the caller sends
+            # can skip it.
+            old_email, new_email = changes["email"]
+            record_event(
+                "user.email_changed",
+                actor=principal,
+                entity=("user", user.id),
+                data={"old_email": old_email, "new_email": new_email},
+            )
         db.session.commit()
         if password_changed:
             tokens.announce_revocation(user.id)
         return _with_etag(user)
+
+
+def _confirm_current_password(user: User, current_password: str | None) -> None:
+    """422 unless ``current_password`` is right; each try spends a lockout attempt (429)."""
+    if not current_password:
+        abort(
+            422,
+            "Give your current password to change the e-mail or password.",
+            errors={"current_password": ["Required to change the e-mail or password."]},
+        )
+    if not lockout.verify_password(user, current_password):
+        abort(422, "The current password is wrong.", errors={"current_password": ["Wrong."]})
 
 
 @blp.route("/users/<int:user_id>")
@@ -179,6 +202,7 @@ class AdminUserById(MethodView):
             setattr(user, field, value)
         if changes.get("is_active") == [True, False]:
             tokens.revoke_sessions(user.id, "deactivated")
+            tokens.revoke_reset_tokens(user.id)
         if changes:
             record_event("user.updated", actor=principal, entity=("user", user.id), changes=changes)
         db.session.commit()

@@ -44,7 +44,14 @@ class MeReplaceSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     full_name = ma.fields.String(required=True, allow_none=True, validate=validate.Length(max=120))
     password = ma.fields.String(load_only=True, validate=PASSWORD)
-    current_password = ma.fields.String(load_only=True, validate=validate.Length(max=128))
+    current_password = ma.fields.String(
+        load_only=True,
+        validate=validate.Length(max=128),
+        metadata={
+            "description": "Required to change the e-mail or the password; each wrong one "
+            "counts towards the lockout (429 account_locked)."
+        },
+    )
 
 
 class MeUpdateSchema(MeReplaceSchema):
