@@ -64,16 +64,6 @@ class ProblemError(HTTPException):
         self.extra = extra or {}
 
 
-class StorageFull(Exception):
-    """The volume a file was being written to is full (or its quota used up); the
-    partial file is gone. Answered 507 ``insufficient_storage`` with this message."""
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """Whether ``error`` is a write refused for lack of space (ENOSPC, EDQUOT)."""
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
 def abort(
     status: int,
     detail: str | None = None,
@@ -85,6 +75,16 @@ def abort(
 ) -> NoReturn:
     """Stop the request with a problem response."""
     raise ProblemError(status, detail, code=code, errors=errors, headers=headers, extra=extra)
+
+
+class StorageFull(Exception):
+    """The volume a file was being written to is full (or its quota used up); the
+    partial file is gone. Answered 507 ``insufficient_storage`` with this message."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a write refused for lack of space (ENOSPC, EDQUOT)."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -206,20 +206,20 @@ def _handle_redis_down(error: RedisConnectionError) -> Response:
     )
 
 
-def _handle_storage_full(error: StorageFull) -> Response:
-    log.error("storage full: %s (%s)", error, error.__cause__)
-    return problem_response(ProblemError(507, str(error), code="insufficient_storage"))
-
-
 def _handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem_response(InternalServerError("An unexpected error occurred."))
 
 
+def _handle_storage_full(error: StorageFull) -> Response:
+    log.error("storage full: %s (%s)", error, error.__cause__)
+    return problem_response(ProblemError(507, str(error), code="insufficient_storage"))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers so every error the app can raise becomes problem+json."""
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(StorageFull, _handle_storage_full)
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(RedisConnectionError, _handle_redis_down)
-    app.register_error_handler(StorageFull, _handle_storage_full)
     app.register_error_handler(Exception, _handle_unexpected)
