@@ -19,6 +19,8 @@ from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 
+from services.common.errors import StorageFull, is_disk_full
+
 CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
@@ -37,7 +39,8 @@ class StoredFile:
 class Storage(Protocol):
     def save(self, stream: BinaryIO, max_bytes: int) -> StoredFile:
         """Store the stream under a new key, hashing it; raise :class:`UploadTooLarge`
-        (keeping nothing) when it holds more than ``max_bytes``."""
+        when it holds more than ``max_bytes``, ``StorageFull`` when the volume is full
+        (keeping nothing either way)."""
 
     def open(self, key: str) -> BinaryIO:
         """The stored file for reading; ``FileNotFoundError`` when it is gone."""
@@ -67,11 +70,11 @@ class LocalStorage:
     def save(self, stream: BinaryIO, max_bytes: int) -> StoredFile:
         key = uuid.uuid4().hex
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
         digest = hashlib.sha256()
         size = 0
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with partial.open("xb") as out:
                 while chunk := stream.read(CHUNK_BYTES):
                     size += len(chunk)
@@ -80,8 +83,10 @@ class LocalStorage:
                     digest.update(chunk)
                     out.write(chunk)
             os.replace(partial, path)
-        except BaseException:
+        except BaseException as exc:
             partial.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise StorageFull("No room is left to store the file; try again later.") from exc
             raise
         return StoredFile(key, size, digest.hexdigest())
 

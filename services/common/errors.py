@@ -6,6 +6,7 @@ turns it into ``{"type", "title", "status", "detail", "code", "errors"?, "reques
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 from typing import Any, NoReturn
@@ -36,6 +37,7 @@ DEFAULT_CODES = {
     502: "service_unavailable",
     503: "service_unavailable",
     504: "service_unavailable",
+    507: "insufficient_storage",
 }
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,16 @@ def abort(
 ) -> NoReturn:
     """Stop the request with a problem response."""
     raise ProblemError(status, detail, code=code, errors=errors, headers=headers, extra=extra)
+
+
+class StorageFull(Exception):
+    """The volume a file was being written to is full (or its quota used up); the
+    partial file is gone. Answered 507 ``insufficient_storage`` with this message."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a write refused for lack of space (ENOSPC, EDQUOT)."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -212,9 +224,15 @@ def _handle_unexpected(error: Exception) -> Response:
     return problem_response(InternalServerError("An unexpected error occurred."))
 
 
+def _handle_storage_full(error: StorageFull) -> Response:
+    log.error("storage full: %s (%s)", error, error.__cause__)
+    return problem_response(ProblemError(507, str(error), code="insufficient_storage"))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers so every error the app can raise becomes problem+json."""
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(StorageFull, _handle_storage_full)
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(RedisConnectionError, _handle_redis_down)
     app.register_error_handler(ServiceUnavailable, _handle_service_unavailable)

@@ -16,8 +16,13 @@ class Config(BaseConfig):
         self.MAIL_PASSWORD = env("MAIL_PASSWORD", None)
         self.MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "Task platform <no-reply@localhost>")
         self.MAIL_TIMEOUT = env("MAIL_TIMEOUT", 10.0, float)
+        # An e-mail the SMTP server refuses (5xx) is tried this many more times.
         self.EMAIL_MAX_RETRIES = env("EMAIL_MAX_RETRIES", 5, int)
         self.EMAIL_RETRY_BASE_SECONDS = env("EMAIL_RETRY_BASE_SECONDS", 10.0, float)
+        # While the SMTP server is away (or says "try later"): a try at least this often,
+        # until the e-mail is EMAIL_GIVE_UP_AFTER_SECONDS old (5 days, like an MTA).
+        self.EMAIL_RETRY_MAX_SECONDS = env("EMAIL_RETRY_MAX_SECONDS", 300.0, float)
+        self.EMAIL_GIVE_UP_AFTER_SECONDS = env("EMAIL_GIVE_UP_AFTER_SECONDS", 432000, int)
         self.WEBHOOK_ALLOW_PRIVATE = env("WEBHOOK_ALLOW_PRIVATE", False, as_bool)
         self.WEBHOOK_TIMEOUT = env("WEBHOOK_TIMEOUT", 5.0, float)
         self.WEBHOOK_RETRY_BASE_SECONDS = env("WEBHOOK_RETRY_BASE_SECONDS", 30.0, float)

@@ -14,7 +14,8 @@ from services.common.ratelimit import make_limiter
 
 
 class TimeoutConnection(Connection):
-    """flask-mail's SMTP connection with a socket timeout (flask-mail sets none)."""
+    """flask-mail's SMTP connection with a socket timeout (flask-mail sets none), whose
+    QUIT cannot fail a send."""
 
     def configure_host(self) -> smtplib.SMTP:
         timeout = current_app.config["MAIL_TIMEOUT"]
@@ -24,6 +25,15 @@ class TimeoutConnection(Connection):
         if self.mail.username and self.mail.password:
             host.login(self.mail.username, self.mail.password)
         return host
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        # The server's 250 to DATA means it took the message: a connection that drops
+        # before QUIT is answered must not make the job send the e-mail again.
+        if self.host is not None:
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                self.host.close()
 
 
 class TimeoutMail(Mail):

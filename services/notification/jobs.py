@@ -9,7 +9,9 @@
 - ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
 
 Retries follow the common backoff (``services.common.retry``); a job that gives up is
-recorded in ``failed_jobs`` (``services.common.celery_app``).
+recorded in ``failed_jobs`` (``services.common.celery_app``). An e-mail is given up only
+when the SMTP server refuses it for good or after ``EMAIL_GIVE_UP_AFTER_SECONDS``: an
+SMTP server away for minutes or hours costs no e-mail (SPEC §11 R8).
 """
 
 from __future__ import annotations
@@ -106,22 +108,56 @@ def _settle_email(delivery: EmailDelivery, status: str) -> None:
         delivery.body = REDACTED
 
 
+def _refused(exc: Exception) -> bool:
+    """Whether the SMTP server refused this e-mail for good (a 5xx to its recipient or
+    content); anything else (no server, a dropped connection, "try later", our own
+    login or sender refused) may pass once the server or its settings are back."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+    elif isinstance(exc, smtplib.SMTPDataError):
+        codes = [exc.smtp_code]
+    else:
+        return False
+    return bool(codes) and all(code >= 500 for code in codes)
+
+
+def _gives_up(delivery: EmailDelivery, exc: Exception) -> bool:
+    config = current_app.config
+    if _refused(exc):
+        return delivery.attempts > config["EMAIL_MAX_RETRIES"]
+    age = (utcnow() - delivery.created_at).total_seconds()
+    return age > config["EMAIL_GIVE_UP_AFTER_SECONDS"]
+
+
 @shared_task(name="notification.send_email", bind=True, max_retries=None)
-def send_email(self, delivery_id: int) -> None:
-    """Send one e-mail at most once; retry SMTP failures with backoff and jitter."""
+def send_email(self, delivery_id: int, attempt: int | None = None) -> None:
+    """Send one e-mail at most once; retry SMTP failures with capped backoff and jitter."""
     delivery = _pending(EmailDelivery, delivery_id)
     if delivery is None:
+        return
+    if attempt is not None and attempt != delivery.attempts:
+        # A later job (redispatched, or this retry redelivered) tried it since: one
+        # chain of retries per e-mail carries on, however long the SMTP server is away.
+        db.session.rollback()
         return
     delivery.attempts += 1
     try:
         mail.send(_message_of(delivery))
     except (smtplib.SMTPException, OSError) as exc:
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if delivery.attempts > current_app.config["EMAIL_MAX_RETRIES"]:
+        if _gives_up(delivery, exc):
             _settle_email(delivery, "failed")
             db.session.commit()
             raise
-        raise _retry_later(self, delivery.attempts, "EMAIL_RETRY_BASE_SECONDS", exc) from exc
+        db.session.commit()
+        config = current_app.config
+        countdown = backoff(
+            delivery.attempts,
+            base=config["EMAIL_RETRY_BASE_SECONDS"],
+            cap=config["EMAIL_RETRY_MAX_SECONDS"],
+        )
+        retry = {"args": [delivery_id], "kwargs": {"attempt": delivery.attempts}}
+        raise self.retry(exc=exc, countdown=countdown, **retry) from exc
     except Exception as exc:
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         _settle_email(delivery, "failed")

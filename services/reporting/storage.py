@@ -2,7 +2,7 @@
 
 :class:`LocalStorage` keeps them under ``REPORT_STORAGE_DIR`` (a volume in production)
 with opaque names; a file is written beside its final name and renamed into place, so
-a half-written file is never served.
+a half-written file is never served (and one cut short by a full volume is removed).
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from typing import Protocol
 
 from flask import Flask, current_app
 
+from services.common.errors import StorageFull, is_disk_full
+
 
 class ReportStorage(Protocol):
     def save(self, report_id: int, extension: str, content: bytes) -> tuple[str, int]:
-        """Store ``content``; return its key and size."""
+        """Store ``content``; return its key and size. ``StorageFull`` when the volume
+        is full (nothing is kept)."""
 
     def path(self, key: str) -> Path:
         """A local path the file can be streamed from."""
@@ -33,11 +36,19 @@ class LocalStorage:
         self.directory = Path(directory)
 
     def save(self, report_id: int, extension: str, content: bytes) -> tuple[str, int]:
-        self.directory.mkdir(parents=True, exist_ok=True)
         key = f"{report_id}-{uuid.uuid4().hex}.{extension}"
         partial = self.directory / f".{key}.part"
-        partial.write_bytes(content)
-        os.replace(partial, self.directory / key)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(content)
+            os.replace(partial, self.directory / key)
+        except BaseException as exc:
+            partial.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise StorageFull(
+                    "No room is left to store the report; request it again later."
+                ) from exc
+            raise
         return key, len(content)
 
     def path(self, key: str) -> Path:

@@ -7,6 +7,10 @@ import io
 import re
 
 import pytest
+from sqlalchemy import func, select
+
+from services.attachment.models import Attachment, OutboxEvent
+from tests.support.volumes import files_in, fill, small_volume
 
 PROBLEM = "application/problem+json"
 MIB = 1024 * 1024
@@ -139,3 +143,29 @@ def test_a_body_that_is_not_multipart_is_415(
     assert response.status_code == 415 and response.mimetype == PROBLEM
     assert response.json["code"] == "unsupported_media_type"
     assert nothing_kept()
+
+
+def test_a_full_volume_is_a_507_keeping_nothing_and_uploads_work_once_space_returns(
+    client, people, team, upload, storage_dir, database
+):
+    """SPEC §11 R9, in-process (``tests/resilience/test_volume_full.py`` has it with the
+    service under gunicorn behind nginx)."""
+    content = b"a full disk\n" * 50_000  # 600 kB, more than is left
+    with small_volume(storage_dir, 1024):
+        filler = fill(storage_dir, leave_bytes=256 * 1024)
+        response = upload(content, "big.txt")
+
+        assert response.status_code == 507 and response.mimetype == PROBLEM
+        assert response.json["code"] == "insufficient_storage"
+        assert files_in(storage_dir) == []
+        with database() as session:
+            assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+            assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+        filler.unlink()
+        again = upload(content, "big.txt")
+        assert again.status_code == 201, again.json
+        download = client.get(again.json["download_url"], headers=people.member.headers)
+        assert download.data == content
+        listing = client.get(team.url, headers=people.member.headers).json["items"]
+        assert [item["id"] for item in listing] == [again.json["id"]]

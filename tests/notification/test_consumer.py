@@ -290,30 +290,3 @@ def test_an_smtp_refusal_is_retried_and_the_email_still_arrives_once(jobs, smtp,
     with database() as session:
         delivery = session.scalar(select(EmailDelivery))
         assert (delivery.status, delivery.attempts) == ("sent", 3)
-
-
-def test_an_email_that_keeps_failing_is_marked_failed_and_recorded(
-    app, jobs, smtp, people, database
-):
-    from services.notification.models import FailedJob
-
-    jobs.consume(
-        envelope(
-            "task.assigned",
-            people.alice,
-            data={"task": task_data(assignee_id=people.bob.id)},
-            changes={"assignee_id": [None, people.bob.id]},
-        )
-    )
-    smtp.refuse_next(100)
-    with database() as session:
-        delivery_id = session.scalar(select(EmailDelivery.id))
-    for _ in range(app.config["EMAIL_MAX_RETRIES"] + 1):
-        jobs.celery.tasks["notification.send_email"].apply(args=[delivery_id])
-
-    with database() as session:
-        delivery = session.get(EmailDelivery, delivery_id)
-        assert delivery.status == "failed"
-        assert "451" in delivery.last_error
-        assert session.scalar(select(FailedJob.task_name)) == "notification.send_email"
-    assert smtp.messages == []

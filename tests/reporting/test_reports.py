@@ -10,6 +10,7 @@ from sqlalchemy import select
 from services.reporting import documents
 from services.reporting.models import OutboxEvent, Report
 from tests.reporting.factories import PRIORITIES, STATUSES, team_project
+from tests.support.volumes import files_in, fill, small_volume
 
 FORMATS = ("json", "csv", "pdf")
 
@@ -320,6 +321,47 @@ def test_a_failing_report_ends_failed_with_its_error(
     assert event["data"]["requester_id"] == people.member.id
     assert event["data"]["report"]["id"] == report_id
     assert "the chart library exploded" in event["data"]["report"]["error"]
+
+
+def test_a_full_report_volume_fails_the_report_cleanly_until_space_returns(
+    client, project, people, generate, database, storage_dir
+):
+    """The file cut short by the full volume is removed (never served), the report ends
+    failed with a plain error the requester is told; with room again, reports complete."""
+
+    def request_pdf() -> int:
+        response = client.post(
+            "/api/reports",
+            json={
+                "type": "project_summary",
+                "params": {"project_id": project["id"]},
+                "format": "pdf",
+            },
+            headers=people.member.headers,
+        )
+        assert response.status_code == 202, response.json
+        return response.json["id"]
+
+    with small_volume(storage_dir, 512):
+        filler = fill(storage_dir, leave_bytes=4096)
+        report_id = request_pdf()
+        assert generate(report_id) == "failed"
+
+        report = client.get(f"/api/reports/{report_id}", headers=people.member.headers).json
+        assert report["status"] == "failed" and report["download_url"] is None
+        assert "No room is left to store the report" in report["error"]
+        assert files_in(storage_dir) == []
+        download = client.get(f"/api/reports/{report_id}/download", headers=people.member.headers)
+        assert download.status_code == 409
+        [event] = outbox(database, "report.failed")
+        assert event["data"]["requester_id"] == people.member.id
+        assert event["data"]["report"]["error"] == report["error"]
+
+        filler.unlink()
+        report_id = request_pdf()
+        assert generate(report_id) == "completed"
+        download = client.get(f"/api/reports/{report_id}/download", headers=people.member.headers)
+        assert download.status_code == 200 and download.data.startswith(b"%PDF")
 
 
 def test_a_source_that_stays_down_fails_the_report(

@@ -19,12 +19,21 @@ from werkzeug.wrappers import Request, Response
 from scripts.toolkit.processes import free_port
 
 
+def drop_after_reply(server: Any) -> None:
+    """Close an aiosmtpd session's connection right after its next reply is sent (the
+    250 to DATA): the server took the message, the client never hears QUIT answered."""
+    asyncio.get_running_loop().call_soon(server.transport.close)
+
+
 class _Inbox:
-    """aiosmtpd handler: keeps every message; can refuse the next few with a 451."""
+    """aiosmtpd handler: keeps every message; can refuse the next few (a 451 unless
+    told otherwise), or drop the connection after accepting the next few."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.refuse = 0
+        self.refusal = "451 Try again later"
+        self.drop_after_accept = 0
         self.rcpt_delay = 0.0
         self.rcpt_started = threading.Event()
         self.lock = threading.Lock()
@@ -40,10 +49,13 @@ class _Inbox:
         with self.lock:
             if self.refuse:
                 self.refuse -= 1
-                return "451 Try again later"
+                return self.refusal
             message = message_from_bytes(envelope.content)
             message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
             self.messages.append(message)
+            if self.drop_after_accept:
+                self.drop_after_accept -= 1
+                drop_after_reply(server)
         return "250 OK"
 
 
@@ -60,13 +72,13 @@ class SmtpServer:
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if address in m["X-Envelope-To"]]
 
-    def refuse_next(self, count: int) -> None:
-        self.inbox.refuse = count
+    def refuse_next(self, count: int, reply: str = "451 Try again later") -> None:
+        self.inbox.refuse, self.inbox.refusal = count, reply
 
     def clear(self) -> None:
         with self.inbox.lock:
             self.inbox.messages.clear()
-            self.inbox.refuse = 0
+            self.inbox.refuse = self.inbox.drop_after_accept = 0
 
     def close(self) -> None:
         self.controller.stop()

@@ -9,7 +9,8 @@ An upload is checked (access, body type, Idempotency-Key) before Werkzeug reads 
 body, streamed to storage while it is hashed and measured, and its type sniffed from the
 stored bytes. Access is asked again, past the cache, right before the row is written.
 Whatever refuses it afterwards (too large, empty, a denied type, the task gone, a failed
-transaction) removes the stored file again, so nothing refused stays on disk.
+transaction) removes the stored file again, so nothing refused stays on disk; a full
+volume is a 507 ``insufficient_storage`` with no partial file (SPEC §11 R9).
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class TaskAttachments(MethodView):
     @checked_before_reading
     @blp.arguments(UploadSchema, location="files")
     @blp.response(201, AttachmentSchema)
+    @blp.alt_response(507, response="INSUFFICIENT_STORAGE")
     def post(self, files: dict[str, Any], task_id: int):
         """Upload a file to the task (members and up); its type is detected from content."""
         principal = current_principal()
