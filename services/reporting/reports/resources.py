@@ -123,6 +123,8 @@ class ReportDownload(MethodView):
         content_type="application/octet-stream",
         description="The report file (JSON, CSV or PDF, as its format says)",
     )
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(410, response="GONE")
     def get(self, report_id: int):
         """The report's file, streamed (409 until it is completed; 410 once expired)."""
         report = load_report(report_id, current_principal())
