@@ -17,6 +17,8 @@ from limits import parse
 from limits.storage import MemoryStorage, SlidingWindowCounterSupport, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from scripts.stack import embedded_redis_command
+from scripts.toolkit.processes import Process, free_port
 from services.common import init_service, ratelimit
 from services.common.config import BaseConfig
 
@@ -94,11 +96,28 @@ def test_the_headers_agree_with_the_library_reading_the_same_window(limited, bac
     assert abs(int(response.headers["X-RateLimit-Reset"]) - int(reset + 1)) <= 1
 
 
-def test_one_redis_round_trip_per_request(limited, backing):
-    client = limited.test_client()
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own, so its command counts are this test's alone."""
+    port = free_port()
+    server = Process(
+        "redis",
+        embedded_redis_command(port, tmp_path / "redis", persist=False),
+        None,
+        tmp_path / "redis.log",
+        port,
+    )
+    server.start(wait_path=None)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.stop()
+
+
+def test_one_redis_round_trip_per_request(private_redis, tmp_path, monkeypatch):
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    client = _service(private_redis).test_client()
     client.environ_base.update(_caller())
     client.get("/api/ping")  # the script is loaded once per process
-    server = redis.Redis.from_url(backing.redis_url)
+    server = redis.Redis.from_url(private_redis)
     before = _evalsha_calls(server)
     for _ in range(4):
         assert client.get("/api/ping").status_code == 200
