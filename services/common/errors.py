@@ -11,6 +11,7 @@ from http import HTTPStatus
 from typing import Any, NoReturn
 
 from flask import Flask, Response, g, json
+from gunicorn.http.errors import NoMoreData, ParseException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -194,6 +195,13 @@ def _handle_redis_down(error: RedisConnectionError) -> Response:
     )
 
 
+def _handle_unreadable_body(error: Exception) -> Response:
+    # gunicorn reads the body lazily: a malformed chunk or a client gone mid-body is
+    # raised wherever the body is read, and is the client's fault, not a 500.
+    log.warning("request body unreadable: %s", error)
+    return problem_response(ProblemError(400, "The request body could not be read."))
+
+
 def _handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem_response(InternalServerError("An unexpected error occurred."))
@@ -204,4 +212,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(RedisConnectionError, _handle_redis_down)
+    app.register_error_handler(ParseException, _handle_unreadable_body)
+    app.register_error_handler(NoMoreData, _handle_unreadable_body)
     app.register_error_handler(Exception, _handle_unexpected)
