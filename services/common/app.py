@@ -10,10 +10,11 @@ from apispec import BasePlugin
 from flask import Flask, Response, current_app, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import errors, health, logs, metrics
+from services.common.config import DEFAULT_TRUSTED_PROXIES
 from services.common.errors import PROBLEM_MIMETYPE, abort, problem_response
+from services.common.proxies import TrustedProxyFix, parse_trusted_proxies
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -139,8 +140,10 @@ def _retry_after_only_when_due(response: Response) -> Response:
 
 
 def init_service(app: Flask) -> None:
-    """Request ids and JSON logs, problem+json errors, metrics, health, proxy headers."""
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    """Request ids and JSON logs, problem+json errors, metrics, health, and forwarding
+    headers believed from ``TRUSTED_PROXIES`` only."""
+    trusted = parse_trusted_proxies(app.config.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES))
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.init_app(app)
     errors.init_app(app)

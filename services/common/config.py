@@ -15,6 +15,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _REQUIRED: Any = object()
+# Peers whose forwarding headers count (services.common.proxies): loopback, for local runs.
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
 
 
 class ConfigError(RuntimeError):
@@ -72,6 +74,7 @@ class BaseConfig:
         self.SQLALCHEMY_DATABASE_URI = database_url(env("DATABASE_URL", default_db))
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.TRUSTED_PROXIES = env("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
         self.USER_SERVICE_URL = env("USER_SERVICE_URL", "http://127.0.0.1:5001").rstrip("/")
         self.AUTH_CACHE_TTL = env("AUTH_CACHE_TTL", 60.0, float)
         self.AUTH_STALE_TTL = env("AUTH_STALE_TTL", 60.0, float)

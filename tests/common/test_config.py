@@ -40,3 +40,16 @@ def test_defaults_apply_only_when_unset(monkeypatch):
 def test_postgres_urls_use_psycopg2():
     assert database_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    from services.common.proxies import parse_trusted_proxies
+
+    assert [str(n) for n in parse_trusted_proxies("127.0.0.1, ::1,10.42.0.0/24")] == [
+        "127.0.0.1/32",
+        "::1/128",
+        "10.42.0.0/24",
+    ]
+    for wrong in ("*", "10.42.0.1/24", "nginx"):
+        with pytest.raises(ConfigError, match="TRUSTED_PROXIES has an invalid entry"):
+            parse_trusted_proxies(wrong)

@@ -15,19 +15,13 @@ import time
 import pytest
 import requests
 
-from scripts import stack
-from scripts.toolkit.processes import Process, free_port
+from tests.support.fixtures import start_probe
 
 
 @pytest.fixture
 def probe(platform):
-    port = free_port()
-    env = platform.base_env()
-    env.update({"USER_SERVICE_URL": platform.service_url("user"), "WEB_CONCURRENCY": "1"})
-    command = stack.gunicorn_command("tests.support.probe_service:create_app()", port)
-    process = Process("probe", command, env, platform.log("probe"), port)
-    process.start()
-    yield f"http://127.0.0.1:{port}"
+    url, process = start_probe(platform, "probe")
+    yield url
     process.stop()
 
 
