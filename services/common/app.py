@@ -12,7 +12,11 @@ from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 
 from services.common import errors, health, logs, metrics
-from services.common.config import DEFAULT_TRUSTED_PROXIES
+from services.common.config import (
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_JSON_VALUES,
+    DEFAULT_TRUSTED_PROXIES,
+)
 from services.common.errors import PROBLEM_MIMETYPE, abort, problem_response
 from services.common.proxies import TrustedProxyFix, parse_trusted_proxies
 
@@ -100,6 +104,46 @@ def _require_json_body() -> None:
         abort(415, "Send the request body as application/json.", code="unsupported_media_type")
 
 
+def json_shape_exceeds(document: Any, max_depth: int, max_values: int) -> str | None:
+    """What makes a decoded JSON document too big to handle: containers nested deeper
+    than ``max_depth`` or more than ``max_values`` values in all; None when neither.
+    Walked level by level, never recursively, so no document can exhaust the stack."""
+    level = [document]
+    depth = values = 0
+    while level:
+        values += len(level)
+        if values > max_values:
+            return f"more than {max_values} values"
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if containers:
+            depth += 1
+            if depth > max_depth:
+                return f"containers nested more than {max_depth} deep"
+        level = [
+            child
+            for item in containers
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return None
+
+
+def _refuse_oversized_json() -> None:
+    # A decoder or a schema that recurses per level (the JSON decoder itself, marshmallow,
+    # the NUL check below) must never see a document deep enough to exhaust the stack,
+    # and no schema should be made to walk hundreds of thousands of values.
+    if request.method not in BODY_METHODS or not request.is_json:
+        return
+    config = current_app.config
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:
+        problem = f"containers nested more than {config['MAX_JSON_DEPTH']} deep"
+    else:
+        problem = json_shape_exceeds(document, config["MAX_JSON_DEPTH"], config["MAX_JSON_VALUES"])
+    if problem:
+        abort(400, f"The JSON body is too large to handle: {problem}.", code="bad_request")
+
+
 def _nul_fields(value: Any, name: str = "") -> list[str]:
     """Where in a decoded JSON document (or query) a string holds a NUL character."""
     if isinstance(value, str):
@@ -149,7 +193,10 @@ def init_service(app: Flask) -> None:
     errors.init_app(app)
     metrics.init_app(app)
     health.init_app(app)
+    app.config.setdefault("MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)
+    app.config.setdefault("MAX_JSON_VALUES", DEFAULT_MAX_JSON_VALUES)
     app.before_request(_require_json_body)
+    app.before_request(_refuse_oversized_json)
     app.before_request(_refuse_nul_characters)
     app.after_request(_retry_after_only_when_due)
 

@@ -25,6 +25,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _REQUIRED: Any = object()
 # Peers whose forwarding headers count (services.common.proxies): loopback, for local runs.
 DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+# The largest JSON document a service handles, besides MAX_JSON_BODY_BYTES: how deep its
+# containers nest and how many values it holds in all (services.common.app).
+DEFAULT_MAX_JSON_DEPTH = 32
+DEFAULT_MAX_JSON_VALUES = 10_000
 
 
 class ConfigError(RuntimeError):
@@ -146,6 +150,8 @@ class BaseConfig:
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "20/minute")
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
         self.MAX_CONTENT_LENGTH = env("MAX_JSON_BODY_BYTES", self.JSON_BODY_LIMIT, int)
+        self.MAX_JSON_DEPTH = env("MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH, int)
+        self.MAX_JSON_VALUES = env("MAX_JSON_VALUES", DEFAULT_MAX_JSON_VALUES, int)
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
         self.OPENAPI_URL_PREFIX = f"/api/docs/{name}"
         self.OPENAPI_JSON_PATH = "openapi.json"

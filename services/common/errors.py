@@ -17,6 +17,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_MIMETYPE = "application/problem+json"
+# A problem lists the messages of at most this many fields: a body with thousands of
+# wrong values must not make an answer thousands of times its size.
+MAX_FIELD_ERRORS = 50
 
 DEFAULT_CODES = {
     400: "bad_request",
@@ -127,6 +130,11 @@ def problem_body(
         "code": code or DEFAULT_CODES.get(status, "error"),
     }
     if errors:
+        if len(errors) > MAX_FIELD_ERRORS:
+            body["detail"] += (
+                f" ({len(errors)} fields failed; the first {MAX_FIELD_ERRORS} are listed.)"
+            )
+            errors = dict(list(errors.items())[:MAX_FIELD_ERRORS])
         body["errors"] = errors
     if extra:
         body.update(extra)
