@@ -148,6 +148,7 @@ class BaseConfig:
         self.HTTP_TIMEOUT = env("HTTP_TIMEOUT", 3.0, float)
         self.RATELIMIT_USER = env("RATELIMIT_USER", "1200/minute")
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "20/minute")
+        self.RATELIMIT_REJECTED_TOKENS = env("RATELIMIT_REJECTED_TOKENS", "30/minute")
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
         self.MAX_CONTENT_LENGTH = env("MAX_JSON_BODY_BYTES", self.JSON_BODY_LIMIT, int)
         self.MAX_JSON_DEPTH = env("MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH, int)
