@@ -112,3 +112,17 @@ def test_through_nginx_the_client_is_the_address_nginx_saw(api):
     body = {"username": f"nobody{uuid.uuid4().hex[:8]}", "password": "wrong password"}
     counts = [remaining(api, "/api/login", forged_ip(), method="POST", json=body) for _ in range(3)]
     assert counts == sorted(counts, reverse=True) and len(set(counts)) == 3, counts
+
+
+def test_no_caller_sets_the_prefix_of_the_links_a_service_writes(platform, api):
+    account = api.account()
+    for source in ("127.0.0.1", None):  # a trusted proxy, then a direct caller
+        client = ApiClient(platform.service_url("project-task"), source=source)
+        response = client.get(
+            "/api/projects",
+            token=account.access_token,
+            headers={"X-Forwarded-Prefix": "https://evil.example", "SCRIPT_NAME": "/evil"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["Link"].startswith("</api/projects?"), response.headers["Link"]
+        assert "evil" not in response.headers["Link"]
