@@ -44,22 +44,23 @@ def standard_errors(method: str, path: str, operation: dict) -> list[int]:
 
     Every operation: 429 (rate limits) and 503 (database or Redis away, nginx with no
     upstream, or ``auth_unavailable``). With parameters: 414 from nginx for a request
-    line over 8 KiB. Authenticated ones: 401 and 403. With a path
-    parameter: 404. With a JSON body: 400 (malformed), 413, 415 and 422. PUT, PATCH and
-    DELETE: 412 (``If-Match``). Anything else a view answers (409, ...) it documents
-    itself with ``@blp.alt_response``.
+    line over 8 KiB. Authenticated ones: 401 and 403. With a path parameter: 404, and
+    400 from the gateway for a value no path may hold (a dot segment, an encoded slash,
+    ...: ``nginx/routes.conf``). With a JSON body: 400 (malformed, too deep, too many
+    values), 413, 415 and 422. PUT, PATCH and DELETE: 412 (``If-Match``). Anything else
+    a view answers (409, ...) it documents itself with ``@blp.alt_response``.
     """
-    statuses = [429, 503]
+    statuses = {429, 503}
     if operation.get("parameters") or "{" in path:
-        statuses.append(414)
+        statuses.add(414)
     if operation.get("security") != []:
-        statuses += [401, 403]
+        statuses |= {401, 403}
     if "{" in path:
-        statuses.append(404)
+        statuses |= {400, 404}
     if "requestBody" in operation:
-        statuses += [400, 413, 415, 422]
+        statuses |= {400, 413, 415, 422}
     if method in ("put", "patch", "delete"):
-        statuses.append(412)
+        statuses.add(412)
     return sorted(statuses)
 
 

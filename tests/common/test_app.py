@@ -68,7 +68,7 @@ def test_every_operation_documents_its_error_statuses_and_no_default(app):
     document = app.test_client().get("/api/docs/sample/openapi.json").get_json()
     operations = document["paths"]["/api/things/{thing_id}"]
     assert sorted(operations["get"]["responses"]) == [
-        "200", "401", "403", "404", "414", "429", "503"
+        "200", "400", "401", "403", "404", "414", "429", "503"
     ]  # fmt: skip
     assert "412" in operations["patch"]["responses"]
     assert operations["get"]["responses"]["404"] == {"$ref": "#/components/responses/NOT_FOUND"}
