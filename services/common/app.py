@@ -10,10 +10,15 @@ from apispec import BasePlugin
 from flask import Flask, Response, current_app, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import errors, health, logs, metrics
+from services.common.config import (
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_JSON_VALUES,
+    DEFAULT_TRUSTED_PROXIES,
+)
 from services.common.errors import PROBLEM_MIMETYPE, abort, problem_response
+from services.common.proxies import TrustedProxyFix, parse_trusted_proxies
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -39,22 +44,23 @@ def standard_errors(method: str, path: str, operation: dict) -> list[int]:
 
     Every operation: 429 (rate limits) and 503 (database or Redis away, nginx with no
     upstream, or ``auth_unavailable``). With parameters: 414 from nginx for a request
-    line over 8 KiB. Authenticated ones: 401 and 403. With a path
-    parameter: 404. With a JSON body: 400 (malformed), 413, 415 and 422. PUT, PATCH and
-    DELETE: 412 (``If-Match``). Anything else a view answers (409, ...) it documents
-    itself with ``@blp.alt_response``.
+    line over 8 KiB. Authenticated ones: 401 and 403. With a path parameter: 404, and
+    400 from the gateway for a value no path may hold (a dot segment, an encoded slash,
+    ...: ``nginx/routes.conf``). With a JSON body: 400 (malformed, too deep, too many
+    values), 413, 415 and 422. PUT, PATCH and DELETE: 412 (``If-Match``). Anything else
+    a view answers (409, ...) it documents itself with ``@blp.alt_response``.
     """
-    statuses = [429, 503]
+    statuses = {429, 503}
     if operation.get("parameters") or "{" in path:
-        statuses.append(414)
+        statuses.add(414)
     if operation.get("security") != []:
-        statuses += [401, 403]
+        statuses |= {401, 403}
     if "{" in path:
-        statuses.append(404)
+        statuses |= {400, 404}
     if "requestBody" in operation:
-        statuses += [400, 413, 415, 422]
+        statuses |= {400, 413, 415, 422}
     if method in ("put", "patch", "delete"):
-        statuses.append(412)
+        statuses.add(412)
     return sorted(statuses)
 
 
@@ -99,6 +105,46 @@ def _require_json_body() -> None:
         abort(415, "Send the request body as application/json.", code="unsupported_media_type")
 
 
+def json_shape_exceeds(document: Any, max_depth: int, max_values: int) -> str | None:
+    """What makes a decoded JSON document too big to handle: containers nested deeper
+    than ``max_depth`` or more than ``max_values`` values in all; None when neither.
+    Walked level by level, never recursively, so no document can exhaust the stack."""
+    level = [document]
+    depth = values = 0
+    while level:
+        values += len(level)
+        if values > max_values:
+            return f"more than {max_values} values"
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if containers:
+            depth += 1
+            if depth > max_depth:
+                return f"containers nested more than {max_depth} deep"
+        level = [
+            child
+            for item in containers
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return None
+
+
+def _refuse_oversized_json() -> None:
+    # A decoder or a schema that recurses per level (the JSON decoder itself, marshmallow,
+    # the NUL check below) must never see a document deep enough to exhaust the stack,
+    # and no schema should be made to walk hundreds of thousands of values.
+    if request.method not in BODY_METHODS or not request.is_json:
+        return
+    config = current_app.config
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:
+        problem = f"containers nested more than {config['MAX_JSON_DEPTH']} deep"
+    else:
+        problem = json_shape_exceeds(document, config["MAX_JSON_DEPTH"], config["MAX_JSON_VALUES"])
+    if problem:
+        abort(400, f"The JSON body is too large to handle: {problem}.", code="bad_request")
+
+
 def _nul_fields(value: Any, name: str = "") -> list[str]:
     """Where in a decoded JSON document (or query) a string holds a NUL character."""
     if isinstance(value, str):
@@ -139,14 +185,19 @@ def _retry_after_only_when_due(response: Response) -> Response:
 
 
 def init_service(app: Flask) -> None:
-    """Request ids and JSON logs, problem+json errors, metrics, health, proxy headers."""
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    """Request ids and JSON logs, problem+json errors, metrics, health, and forwarding
+    headers believed from ``TRUSTED_PROXIES`` only."""
+    trusted = parse_trusted_proxies(app.config.get("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES))
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.init_app(app)
     errors.init_app(app)
     metrics.init_app(app)
     health.init_app(app)
+    app.config.setdefault("MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)
+    app.config.setdefault("MAX_JSON_VALUES", DEFAULT_MAX_JSON_VALUES)
     app.before_request(_require_json_body)
+    app.before_request(_refuse_oversized_json)
     app.before_request(_refuse_nul_characters)
     app.after_request(_retry_after_only_when_due)
 

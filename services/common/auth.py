@@ -4,7 +4,10 @@ Only the user service holds the signing key. Every other service verifies a toke
 calling ``POST /internal/auth/verify`` through :class:`RemoteTokenVerifier`, which:
 
 - caches answers keyed by a SHA-256 of the token (never the token itself) for
-  ``AUTH_CACHE_TTL`` seconds, so steady traffic makes very few verify calls;
+  ``AUTH_CACHE_TTL`` seconds, so steady traffic makes very few verify calls. Sessions
+  (tokens the user service vouched for) and rejected tokens live in two bounded caches,
+  each evicting its least recently used entries: made-up tokens only ever push out other
+  made-up tokens, never a real session, and a rejection is remembered for 10 s;
 - listens on the Redis channel ``auth:revocations`` and drops a user's entries the
   moment the user service announces a logout, deactivation, password or role change.
   While that feed is down it trusts an entry for only ``REVOCATION_FALLBACK_TTL``
@@ -14,6 +17,11 @@ calling ``POST /internal/auth/verify`` through :class:`RemoteTokenVerifier`, whi
 
 The user service plugs in its own local verifier; views everywhere use
 :func:`require_auth` and :func:`current_principal`.
+
+A token this process has not verified yet earns nothing until it is: the rate limiter
+counts its requests against the client's address (:func:`recognised_token`), and a
+client whose made-up tokens keep being refused gets 429 before any further verify call
+(``RATELIMIT_REJECTED_TOKENS``, services.common.ratelimit).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from typing import Any, Protocol
 
 import redis
 import requests
+from cachetools import LRUCache, TTLCache
 from flask import Flask, current_app, g, request
 from prometheus_client import Counter
 
@@ -40,6 +49,10 @@ from services.common.registry import service_url
 
 REVOCATION_CHANNEL = "auth:revocations"
 REVOCATION_FALLBACK_TTL = 1.5
+# Bounds of the verifier's two caches (entries, each ~1 KB at most).
+MAX_CACHED_SESSIONS = 50_000
+MAX_CACHED_REJECTIONS = 20_000
+REJECTION_TTL = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +95,10 @@ class AuthUnavailable(Exception):
 
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> Principal: ...
+
+    def recognises(self, token: str) -> bool:
+        """Whether ``token`` is known good without asking anyone (no I/O)."""
+        ...
 
 
 def token_key(token: str) -> str:
@@ -166,13 +183,19 @@ class RemoteTokenVerifier:
         ttl: float = 60.0,
         stale_ttl: float = 60.0,
         timeout: float = 2.0,
+        max_sessions: int = MAX_CACHED_SESSIONS,
+        max_rejections: int = MAX_CACHED_REJECTIONS,
     ) -> None:
         self.verify_url = verify_url
         self.service_token = service_token
         self.ttl = ttl
         self.stale_ttl = stale_ttl
         self.timeout = timeout
-        self._entries: dict[str, _Entry] = {}
+        # cachetools' caches are not thread-safe: every access holds the lock.
+        self._sessions: LRUCache[str, _Entry] = LRUCache(maxsize=max_sessions)
+        self._rejected: TTLCache[str, InvalidToken] = TTLCache(
+            maxsize=max_rejections, ttl=min(ttl, REJECTION_TTL)
+        )
         self._revoked_at: dict[int, float] = {}
         self._lock = threading.Lock()
         self.feed = RevocationFeed(redis_url, self.drop_user)
@@ -182,15 +205,25 @@ class RemoteTokenVerifier:
             # An answer already in flight must not re-cache the revoked session.
             self._revoked_at[user_id] = time.monotonic()
             for key in [
-                k for k, e in self._entries.items() if e.principal and e.principal.id == user_id
+                k for k, e in self._sessions.items() if e.principal and e.principal.id == user_id
             ]:
-                del self._entries[key]
+                del self._sessions[key]
+
+    def recognises(self, token: str) -> bool:
+        """Whether the user service vouched for ``token`` and that answer still holds."""
+        with self._lock:
+            entry = self._sessions.get(token_key(token))
+        return entry is not None and time.monotonic() < entry.expires_at
 
     def verify(self, token: str) -> Principal:
         self.feed.ensure_started()
         key = token_key(token)
         now = time.monotonic()
-        entry = self._entries.get(key)
+        with self._lock:
+            rejection = self._rejected.get(key)
+            entry = self._sessions.get(key)
+        if rejection is not None:
+            raise rejection
         if entry and now < entry.expires_at and now - entry.verified_at < self._fresh_for(entry):
             return self._answer(entry)
         try:
@@ -205,11 +238,13 @@ class RemoteTokenVerifier:
                 return entry.principal
             raise
         with self._lock:
-            if len(self._entries) > 50_000:
-                self._entries.clear()
-            revoked_at = self._revoked_at.get(entry.principal.id) if entry.principal else None
-            if revoked_at is None or revoked_at < entry.verified_at:
-                self._entries[key] = entry
+            if entry.error is not None:
+                self._sessions.pop(key, None)
+                self._rejected[key] = entry.error
+            else:
+                revoked_at = self._revoked_at.get(entry.principal.id) if entry.principal else None
+                if revoked_at is None or revoked_at < entry.verified_at:
+                    self._sessions[key] = entry
         return self._answer(entry)
 
     def _fresh_for(self, entry: _Entry) -> float:
@@ -271,6 +306,18 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def recognised_token() -> str | None:
+    """The request's bearer token when this process already knows it to be good (a
+    session the user service vouched for, or, in the user service, a token it signed);
+    None for no token or one not verified yet. Asked once per request."""
+    if "recognised_token" not in g:
+        token = bearer_token()
+        verifier = current_app.extensions.get("token_verifier")
+        known = token is not None and verifier is not None and verifier.recognises(token)
+        g.recognised_token = token if known else None
+    return g.recognised_token
+
+
 def authenticate() -> Principal:
     """Verify the request's bearer token and remember the principal on ``g``."""
     if g.get("principal") is not None:
@@ -284,9 +331,16 @@ def authenticate() -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: TokenVerifier = current_app.extensions["token_verifier"]
+    # Set by services.common.ratelimit: refuses a client whose tokens keep failing.
+    rejections = current_app.extensions.get("rejected_tokens")
+    unknown = rejections is not None and recognised_token() is None
+    if unknown:
+        rejections.check()
     try:
         principal = verifier.verify(token)
     except InvalidToken as exc:
+        if unknown:
+            rejections.count()
         abort(
             401,
             exc.detail,

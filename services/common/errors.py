@@ -12,11 +12,15 @@ from http import HTTPStatus
 from typing import Any, NoReturn
 
 from flask import Flask, Response, g, json
+from gunicorn.http.errors import NoMoreData, ParseException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_MIMETYPE = "application/problem+json"
+# A problem lists the messages of at most this many fields: a body with thousands of
+# wrong values must not make an answer thousands of times its size.
+MAX_FIELD_ERRORS = 50
 
 DEFAULT_CODES = {
     400: "bad_request",
@@ -152,6 +156,11 @@ def problem_body(
         "code": code or DEFAULT_CODES.get(status, "error"),
     }
     if errors:
+        if len(errors) > MAX_FIELD_ERRORS:
+            body["detail"] += (
+                f" ({len(errors)} fields failed; the first {MAX_FIELD_ERRORS} are listed.)"
+            )
+            errors = dict(list(errors.items())[:MAX_FIELD_ERRORS])
         body["errors"] = errors
     if extra:
         body.update(extra)
@@ -219,6 +228,13 @@ def _handle_service_unavailable(error: ServiceUnavailable) -> Response:
     return _try_again_shortly(f"The {error.service} service is unavailable; try again shortly.")
 
 
+def _handle_unreadable_body(error: Exception) -> Response:
+    # gunicorn reads the body lazily: a malformed chunk or a client gone mid-body is
+    # raised wherever the body is read, and is the client's fault, not a 500.
+    log.warning("request body unreadable: %s", error)
+    return problem_response(ProblemError(400, "The request body could not be read."))
+
+
 def _handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem_response(InternalServerError("An unexpected error occurred."))
@@ -236,4 +252,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(RedisConnectionError, _handle_redis_down)
     app.register_error_handler(ServiceUnavailable, _handle_service_unavailable)
+    app.register_error_handler(ParseException, _handle_unreadable_body)
+    app.register_error_handler(NoMoreData, _handle_unreadable_body)
     app.register_error_handler(Exception, _handle_unexpected)

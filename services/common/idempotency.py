@@ -1,7 +1,7 @@
 """``Idempotency-Key`` support for creates (SPEC §2).
 
-The same key from the same caller with the same request within 24 h replays the first
-response with ``Idempotent-Replayed: true``; the same key with another request is 422
+The same key from the same caller (the user; for an anonymous create, the client's
+address) with the same request within 24 h replays the first response with ``Idempotent-Replayed: true``; the same key with another request is 422
 ``idempotency_key_reused``; a concurrent request still holding the key gets 409.
 
 The protocol is four steps, used by :func:`idempotent` and by any view that must
@@ -50,8 +50,10 @@ def requested_key() -> str | None:
 
 
 def _scope() -> str:
+    # Anonymous creates (registration) are scoped to the client's address (as the proxy
+    # saw it), so one client's key never replays or blocks another's.
     principal = g.get("principal")
-    return f"user:{principal.id}" if principal else "anonymous"
+    return f"user:{principal.id}" if principal else f"anonymous:{request.remote_addr}"
 
 
 def _body_fingerprint() -> str:

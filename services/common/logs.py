@@ -1,7 +1,8 @@
 """JSON-lines logging and request ids.
 
 Every log line is one JSON object on stdout with the time, level, service, request id,
-user id, and for the access line method, path, status and duration. Request ids come
+user id, and for the access line method, path, status, duration and the client's address
+(as the platform's proxy saw it: services.common.proxies). Request ids come
 from a sane incoming ``X-Request-ID`` (nginx sets one) or are made here, and go back on
 the response.
 """
@@ -21,6 +22,7 @@ from flask import Flask, Response, g, has_request_context, request
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _access_log = logging.getLogger("access")
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "remote_addr", "request_id", "user_id")
 
 
 def current_request_id() -> str | None:
@@ -47,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = g.get("request_id")
             principal = g.get("principal")
             entry["user_id"] = principal.id if principal else None
-        for key in ("method", "path", "status", "duration_ms", "request_id", "user_id"):
+        for key in ACCESS_FIELDS:
             if key in record.__dict__:
                 entry[key] = record.__dict__[key]
         if record.exc_info:
@@ -88,6 +90,7 @@ def _finish_request(response: Response) -> Response:
             "path": request.path,
             "status": response.status_code,
             "duration_ms": duration_ms,
+            "remote_addr": request.remote_addr,
             "user_id": principal.id if principal else None,
         },
     )

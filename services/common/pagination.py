@@ -56,7 +56,9 @@ def paginate(session: Session, query: Select, page: int, per_page: int) -> dict[
 def link_header(page: int, per_page: int, pages: int) -> str:
     """The ``Link`` header for a page of a list served at the current URL."""
     base_args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
-    path = request.headers.get("X-Forwarded-Prefix", "") + request.path
+    # The links are the URL as the service was asked for it; no header may prefix them
+    # (a client's X-Forwarded-Prefix would aim them anywhere: services.common.proxies).
+    path = request.script_root + request.path
 
     def url(number: int) -> str:
         return f"{path}?{urlencode({**base_args, 'page': number, 'per_page': per_page})}"

@@ -1,8 +1,14 @@
 """Rate limits with Flask-Limiter on Redis.
 
 - every authenticated caller has one budget across the whole API (``RATELIMIT_USER``),
-  keyed by a hash of the bearer token; anonymous callers are keyed by IP;
+  keyed by a hash of the bearer token once this process knows the token to be good
+  (:func:`services.common.auth.recognised_token`); anonymous callers, and tokens not
+  verified yet, are keyed by the client's address, so a made-up token earns no budget;
+- a client address whose tokens keep being refused (``RATELIMIT_REJECTED_TOKENS``) gets
+  429 before any more of its unknown tokens are checked (:class:`RejectedTokens`);
 - the credential endpoints take an extra per-IP limit via :func:`auth_limit`.
+
+The client's address is the one the platform's proxy saw (services.common.proxies).
 
 Responses carry ``X-RateLimit-*``; a 429 carries ``Retry-After``. If Redis goes away the
 limits fall back to per-process memory rather than failing requests.
@@ -26,6 +32,7 @@ window and that the interface implemented here is still the one limits declares.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -34,9 +41,13 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse
 from limits.storage import RedisStorage
 
-from services.common.auth import bearer_token, token_key
+from services.common.auth import recognised_token, token_key
+from services.common.errors import abort
+
+log = logging.getLogger(__name__)
 
 STRATEGY = "sliding-window-counter"
 # Put in front of a Redis URI (redis://, rediss://, redis+unix://, ...) it selects
@@ -139,9 +150,50 @@ EXEMPT_PREFIXES = ("/health", "/metrics", "/internal/", "/api/docs")
 
 
 def caller_key() -> str:
-    """Rate-limit key: the token's hash when authenticated, else the client IP."""
-    token = bearer_token()
+    """Rate-limit key: the token's hash once the token is known good, else the client IP."""
+    token = recognised_token()
     return f"token:{token_key(token)[:32]}" if token else f"ip:{get_remote_address()}"
+
+
+class RejectedTokens:
+    """How many refused bearer tokens one client address may present in a window
+    (``RATELIMIT_REJECTED_TOKENS``); past that, its unknown tokens get 429 without being
+    checked. Kept in the limiter's storage; when that is away, nothing is refused."""
+
+    SCOPE = "rejected-tokens"
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
+    def _window(self) -> tuple[Any, list[str]]:
+        item = parse(current_app.config["RATELIMIT_REJECTED_TOKENS"])
+        return item, ["ratelimit", f"ip:{get_remote_address()}", self.SCOPE]
+
+    def check(self) -> None:
+        """429 when this client has used up its refused tokens."""
+        item, identifiers = self._window()
+        try:
+            allowed = self.limiter.limiter.test(item, *identifiers)
+            if not allowed:
+                reset = self.limiter.limiter.get_window_stats(item, *identifiers).reset_time
+        except Exception as exc:  # the storage is away: do not refuse for it
+            log.warning("rejected-token limit unavailable: %s", exc)
+            return
+        if not allowed:
+            abort(
+                429,
+                "Too many invalid tokens from this address; wait before trying again.",
+                code="rate_limited",
+                headers={"Retry-After": str(max(1, int(reset - time.time()) + 1))},
+            )
+
+    def count(self) -> None:
+        """One more refused token from this client."""
+        item, identifiers = self._window()
+        try:
+            self.limiter.limiter.hit(item, *identifiers)
+        except Exception as exc:
+            log.warning("rejected-token limit unavailable: %s", exc)
 
 
 def _exempt() -> bool:
@@ -176,3 +228,5 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     if urlsplit(uri).scheme in RedisStorage.STORAGE_SCHEME:
         app.config["RATELIMIT_STORAGE_URI"] = ONE_TRIP_SCHEME + uri
     limiter.init_app(app)
+    if app.config.get("RATELIMIT_REJECTED_TOKENS"):
+        app.extensions["rejected_tokens"] = RejectedTokens(limiter)

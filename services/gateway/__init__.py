@@ -5,11 +5,20 @@ It routes by the same table nginx uses, read from ``nginx/routes.conf`` and
 ``/api/...`` to the owning service, ``/health/<name>`` to a service's readiness,
 ``/health`` to the aggregate health (``services.gateway.health``), ``/internal/`` and
 ``/metrics`` refused, request ids set, bodies limited, and every error problem+json.
+
+A request target nginx refuses (dot segments, encoded slashes, ...: the ``$refused_path``
+map of ``nginx/routes.conf``) is refused here too, with the same 400, before routing;
+what is forwarded is the path exactly as the client sent it (as nginx does), so the
+service sees the path that was routed and the HTTP client has nothing to resolve.
+
+This is the edge: the client's own forwarding headers are dropped, and the service is
+told the address this gateway saw (``X-Forwarded-For``), never a client-supplied chain.
 """
 
 from __future__ import annotations
 
 import os
+from urllib.parse import quote, urlsplit
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
@@ -34,6 +43,21 @@ HOP_BY_HOP = {
     "content-length",
     "host",
 }
+# Set by this gateway only (the service trusts them from its proxies): what the client
+# sent under these names is dropped.
+FORWARDING = {
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+}
+REFUSED_PATH = (
+    "The path has a dot segment, an empty segment, a backslash or an encoded dot, slash, "
+    "backslash, percent sign or control character."
+)
 
 
 def create_app() -> Flask:
@@ -45,6 +69,12 @@ def create_app() -> Flask:
     table = load_route_table(os.environ.get("GATEWAY_UPSTREAMS", ""))
     logs.init_app(app)
     errors.init_app(app)
+
+    @app.before_request
+    def _refuse_hostile_paths() -> None:
+        # Before routing: werkzeug would otherwise redirect a path with "//" itself.
+        if table.is_refused(request_target()):
+            abort(400, REFUSED_PATH, code="bad_request")
 
     @app.before_request
     def _limit_body() -> None:
@@ -67,7 +97,8 @@ def create_app() -> Flask:
         """Forward the request to the service that owns the path."""
         full = "/" + path
         if full.startswith("/api/"):
-            name, target = table.api_upstream(full), full
+            # Routed by the decoded path, forwarded as sent (still percent-encoded).
+            name, target = table.api_upstream(full), urlsplit(request_target()).path
         elif full in table.health:
             name, target = table.health[full], "/health/ready"
         elif full == "/health":
@@ -81,12 +112,26 @@ def create_app() -> Flask:
     return app
 
 
+def request_target() -> str:
+    """The request target as the client sent it (gunicorn's ``RAW_URI``, the werkzeug
+    server's ``REQUEST_URI``): path and query, still percent-encoded."""
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return raw
+    query = environ.get("QUERY_STRING")
+    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/")
+    return path + ("?" + query if query else "")
+
+
 def _forward(address: str, path: str) -> Response:
-    headers = {k: v for k, v in request.headers if k.lower() not in HOP_BY_HOP}
+    headers = {
+        k: v
+        for k, v in request.headers
+        if k.lower() not in HOP_BY_HOP and k.lower() not in FORWARDING
+    }
     headers["X-Request-ID"] = g.request_id
-    headers["X-Forwarded-For"] = ", ".join(
-        filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])
-    )
+    headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
     url = f"http://{address}{path}"

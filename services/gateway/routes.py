@@ -67,18 +67,32 @@ def render_upstreams(addresses: Mapping[str, str | Sequence[str]]) -> str:
 
 @dataclass(frozen=True)
 class RouteTable:
-    """Which upstream answers a public path, and where each upstream listens."""
+    """Which upstream answers a public path, where each upstream listens, and which
+    request targets are refused before any routing."""
 
     api: list[tuple[re.Pattern[str], str]]
     health: dict[str, str]
     upstreams: dict[str, str]
+    refused: list[re.Pattern[str]]
 
     def api_upstream(self, path: str) -> str | None:
         return next((name for pattern, name in self.api if pattern.search(path)), None)
 
+    def is_refused(self, target: str) -> bool:
+        """Whether a request target, as the client sent it (path and query, still
+        percent-encoded), is one nginx answers 400 without routing it."""
+        return any(pattern.search(target) for pattern in self.refused)
 
-def _map_block(text: str, variable: str) -> list[tuple[str, str]]:
-    block = re.search(r"map\s+\$uri\s+\$" + variable + r"\s*\{(.*?)\n\}", text, re.S)
+
+def _regex(key: str) -> re.Pattern[str]:
+    """An nginx map regex key (``~`` case-sensitive, ``~*`` not) as a Python pattern."""
+    if key.startswith("~*"):
+        return re.compile(key[2:], re.IGNORECASE)
+    return re.compile(key.removeprefix("~"))
+
+
+def _map_block(text: str, variable: str, source: str = "uri") -> list[tuple[str, str]]:
+    block = re.search(r"map\s+\$" + source + r"\s+\$" + variable + r"\s*\{(.*?)\n\}", text, re.S)
     entries = []
     for line in (block.group(1) if block else "").splitlines():
         line = line.split("#", 1)[0].strip().rstrip(";")
@@ -91,10 +105,15 @@ def _map_block(text: str, variable: str) -> list[tuple[str, str]]:
 def load_route_table(overrides: str = "") -> RouteTable:
     """Parse nginx's route table; ``overrides`` is ``name=host:port,...``."""
     routes = (NGINX_DIR / "routes.conf").read_text()
-    api = [(re.compile(key.lstrip("~")), name) for key, name in _map_block(routes, "api_upstream")]
+    api = [(_regex(key), name) for key, name in _map_block(routes, "api_upstream")]
     health = dict(_map_block(routes, "health_upstream"))
+    refused = [
+        _regex(key)
+        for key, value in _map_block(routes, "refused_path", "request_uri")
+        if value != "0"
+    ]
     addresses = {name: f"127.0.0.1:{port}" for name, port in upstream_ports().items()}
     for item in filter(None, (part.strip() for part in overrides.split(","))):
         name, _, address = item.partition("=")
         addresses[name] = address
-    return RouteTable(api, health, addresses)
+    return RouteTable(api, health, addresses, refused)

@@ -1,6 +1,6 @@
 """User service settings."""
 
-from services.common.config import BaseConfig, env
+from services.common.config import BaseConfig, env, secret
 
 
 class Config(BaseConfig):
@@ -8,7 +8,7 @@ class Config(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.JWT_SECRET_KEY = env("JWT_SECRET_KEY")
+        self.JWT_SECRET_KEY = secret("JWT_SECRET_KEY")
         self.JWT_ACCESS_TOKEN_EXPIRES = env("ACCESS_TOKEN_TTL_SECONDS", 900, int)
         self.JWT_REFRESH_TOKEN_EXPIRES = env("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, int)
         self.JWT_ALGORITHM = "HS256"

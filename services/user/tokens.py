@@ -122,6 +122,15 @@ class LocalTokenVerifier:
     def verify(self, token: str) -> Principal:
         return verify_access_token(token)[0]
 
+    def recognises(self, token: str) -> bool:
+        """Whether this service signed the access token and it has not expired (its
+        session is checked by :meth:`verify`)."""
+        try:
+            decode(token, "access")
+        except InvalidToken:
+            return False
+        return True
+
 
 def revoke_sessions(
     user_id: int, reason: str, *, keep_session: str | None = None, only_session: str | None = None

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from scripts import stack
-from scripts.toolkit.processes import free_port
+from scripts.toolkit.processes import Process, free_port
 from services.common.config import database_url as sqlalchemy_url
 
 ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
@@ -123,3 +123,48 @@ def test_migrate_requires_each_services_database_url():
     result = run("migrate", env={"USER_DATABASE_URL": ""})
     assert result.returncode == 1
     assert "USER_DATABASE_URL is required" in result.stderr
+
+
+STRONG = {
+    "SERVICE_TOKEN": "Zq3hV9xT2mLr8KpW4sYc7NbF1dGj6HuA0eXoQiRlPvM",
+    "JWT_SECRET_KEY": "Qm7tY2vB9nK4xR1cW8pL3sZ6hJ0fD5gT-aE_uNoViXk",
+}
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        {"JWT_SECRET_KEY": "CHANGE_ME"},
+        {"SERVICE_TOKEN": "short-but-random-9f8e7d"},
+    ],
+)
+def test_a_production_service_refuses_to_start_with_a_weak_secret(tmp_path, weak):
+    env = {
+        "APP_ENV": "production",
+        **STRONG,
+        **weak,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
+        "PORT": str(free_port()),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+    }
+    result = run("web", "user", env=env)
+    (name,) = weak
+    assert result.returncode != 0
+    assert f"{name} is too weak for APP_ENV=production" in result.stderr
+
+
+def test_a_production_service_starts_with_strong_secrets(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        **STRONG,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
+        "PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+    }
+    process = Process(
+        "user", [sys.executable, str(ENTRYPOINT), "web", "user"], env, tmp_path / "log", port
+    )
+    process.start(wait_path="/health")
+    process.stop()

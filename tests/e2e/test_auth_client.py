@@ -2,32 +2,31 @@
 
 A probe service built only from ``services.common`` runs under gunicorn next to the
 real user service. It must drop a logged-out token within 2 s, learn a role change
-within 2 s, and make at most 2 verify calls per 100 requests. What it does while the
-user service is down (SPEC §11 R1) is tested through nginx on a real service in
+within 2 s, and make at most 2 verify calls per 100 requests. Made-up tokens earn no
+rate-limit budget of their own (they count against their client's address) and, past
+``RATELIMIT_REJECTED_TOKENS``, get 429 without reaching the user service, while a
+session the service already knows goes on working. What it does while the user service
+is down (SPEC §11 R1) is tested through nginx on a real service in
 ``tests/resilience/test_user_service_down.py``.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 
 import pytest
 import requests
 
-from scripts import stack
-from scripts.toolkit.processes import Process, free_port
+from tests.support.api import ApiClient
+from tests.support.fixtures import start_probe
 
 
 @pytest.fixture
 def probe(platform):
-    port = free_port()
-    env = platform.base_env()
-    env.update({"USER_SERVICE_URL": platform.service_url("user"), "WEB_CONCURRENCY": "1"})
-    command = stack.gunicorn_command("tests.support.probe_service:create_app()", port)
-    process = Process("probe", command, env, platform.log("probe"), port)
-    process.start()
-    yield f"http://127.0.0.1:{port}"
+    url, process = start_probe(platform, "probe")
+    yield url
     process.stop()
 
 
@@ -78,3 +77,30 @@ def test_steady_traffic_makes_few_verify_calls(platform, api, probe):
     for _ in range(100):
         assert whoami(probe, account.access_token).status_code == 200
     assert verify_calls(platform) - before <= 2
+
+
+def test_made_up_tokens_share_their_clients_budget_and_stop_reaching_the_user_service(
+    platform, api
+):
+    url, process = start_probe(platform, "probe-rejections", RATELIMIT_REJECTED_TOKENS="5/minute")
+    try:
+        account = api.account()
+        client = ApiClient(url)  # one client address throughout
+        assert client.get("/api/probe/whoami", token=account.access_token).status_code == 200
+        before = verify_calls(platform)
+        answers = [
+            client.get("/api/probe/whoami", token=secrets.token_urlsafe(24)) for _ in range(12)
+        ]
+        calls = verify_calls(platform) - before
+        known = client.get("/api/probe/whoami", token=account.access_token)
+    finally:
+        process.stop()
+    assert [a.status_code for a in answers] == [401] * 5 + [429] * 7
+    # One budget, the address's: a new token does not start a fresh one.
+    remaining = [int(a.headers["X-RateLimit-Remaining"]) for a in answers]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 12, remaining
+    refused = answers[-1]
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["code"] == "rate_limited" and int(refused.headers["Retry-After"]) > 0
+    assert calls <= 5
+    assert known.status_code == 200

@@ -3,12 +3,15 @@ a stable code and the request id."""
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import requests
 
+from scripts import stack
 from tests.support.api import ApiClient
 
 PROBLEM = "application/problem+json"
@@ -160,3 +163,54 @@ def test_authenticated_responses_carry_rate_limit_headers(api):
     assert response.headers["X-RateLimit-Limit"] == "600"
     assert int(response.headers["X-RateLimit-Remaining"]) < 600
     assert "Retry-After" not in response.headers
+
+
+HOSTILE_BODIES = {
+    "arrays nested 10,000 deep": "[" * 10_000 + "]" * 10_000,
+    "objects nested 10,000 deep": '{"a":' * 10_000 + "1" + "}" * 10_000,
+    "an array of 400,000 small numbers": "[" + ",".join(["7"] * 400_000) + "]",
+    "a field of 300,000 small numbers": '{"name":[' + ",".join(["7"] * 300_000) + "]}",
+}
+
+
+def json_operations(platform, service: str) -> list[tuple[str, str]]:
+    """(method, path) of every operation of the service that takes a JSON body, path
+    parameters filled in with 1; a service with none gets a POST to its first path (a
+    JSON body is checked before routing, wherever it is sent)."""
+    document = requests.get(f"{platform.url}/api/docs/{service}/openapi.json", timeout=10).json()
+    paths = {re.sub(r"\{[^}]+\}", "1", path): ops for path, ops in document["paths"].items()}
+    found = []
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if method not in ("post", "put", "patch"):
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                found.append((method.upper(), path))
+    return found or [("POST", next(iter(paths)))]
+
+
+@pytest.mark.parametrize("service", [service.name for service in stack.built_services()])
+def test_deep_or_huge_json_is_400_on_every_operation_and_no_traceback(platform, service):
+    """Through nginx, on every operation taking JSON: nesting the decoder cannot take,
+    and more values than any request needs, are a 400 problem, never a 500 or a
+    traceback in the service's log."""
+    client = ApiClient(platform.url)
+    token = client.account().access_token
+    log = platform.log(service)
+    log_start = log.stat().st_size
+    for method, path in json_operations(platform, service):
+        for name, body in HOSTILE_BODIES.items():
+            response = client.request(
+                method,
+                path,
+                token=token,
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            problem = assert_problem(response, 400, "bad_request")
+            assert "too large to handle" in problem["detail"], (method, path, name)
+    with log.open() as lines:
+        lines.seek(log_start)
+        written = lines.read()
+    assert "Traceback" not in written and '"level": "error"' not in written, written[-3000:]

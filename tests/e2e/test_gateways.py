@@ -1,9 +1,17 @@
 """The gateway layer: nginx's configuration is valid, nginx answers 503 problem+json for
-a service that is down, and the Python fallback gateway routes by the same table."""
+a service that is down, the Python fallback gateway routes by the same table, and both
+refuse the same table of hostile paths before routing them anywhere."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import socket
 import subprocess
+from collections.abc import Iterator
+
+import pytest
 
 from scripts import stack
 from scripts.toolkit.nginx import nginx_command, render_nginx
@@ -12,6 +20,48 @@ from services.common.registry import SERVICES
 from services.gateway import health as aggregate_health
 from services.gateway.routes import load_route_table, upstream_ports
 from tests.support.api import ApiClient
+from tests.support.servers import TargetRecorder, serve
+
+# Request targets both gateways must answer 400 problem+json without routing: each
+# would otherwise reach a service as something other than what was routed (its
+# /metrics or /internal/* once a dot segment is resolved), or is nothing an API path is.
+HOSTILE_TARGETS = [
+    "/api/users/../metrics",
+    "/api/users/../../internal/auth/verify",
+    "/api/users/me/../../../metrics",
+    "/api/users/%2e%2e/%2e%2e/metrics",
+    "/api/users/%2E%2E/%2e%2E/internal/auth/verify",
+    "/api/users/.%2e/%2e./metrics",
+    "/api/users/..%2f..%2fmetrics",
+    "/api/users/%2e%2e%2f%2e%2e%2finternal%2fauth%2fverify",
+    "/api/users/..%2F..%2Finternal/auth/verify",
+    "/api/users//../../../x",
+    "/api/users//../../../internal/auth/verify",
+    "/api/users/..\\..\\metrics",
+    "/api/users/%5c..%5c..%5cmetrics",
+    "/api//users/me",
+    "//api/users/me",
+    "/api/users/./me",
+    "/api/users/me/.",
+    "/api/users/x/..",
+    "/api/users/..?next=1",
+    "/api/users/%252e%252e/%252e%252e/metrics",
+    "/api/users/%00/x",
+    "/api/users/me%0d%0aX-Injected:%201",
+    "/health/user/../../metrics",
+    "/health/../internal/auth/verify",
+    "http://gateway.example/api/users/../../metrics",
+    "http://gateway.example//api/users/me",
+]
+# What the same gateways must still forward, exactly as sent.
+BENIGN_TARGETS = [
+    "/api/users/me",
+    "/api/users/me?next=/../../metrics",
+    "/api/users/a%20b%40c",
+    "/api/users/.profile",
+    "/api/users/...",
+    "/api/docs/user/openapi.json",
+]
 
 
 def test_rendered_nginx_config_passes_nginx_t(tmp_path):
@@ -112,3 +162,110 @@ def test_python_gateway_routes_like_nginx(platform, tmp_path):
         assert client.get("/health/user").json()["status"] == "ok"
     finally:
         gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Iterator[TargetRecorder]:
+    """The one upstream behind every route of the gateway under test."""
+    recorder = serve(TargetRecorder())
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture(scope="module", params=["nginx", "python"])
+def gateway(request, recorder, tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """nginx or the Python fallback gateway, each route going to ``recorder``."""
+    upstream = recorder.url.removeprefix("http://")
+    addresses = {name: upstream for name in upstream_ports()}
+    port = free_port()
+    workdir = tmp_path_factory.mktemp(request.param)
+    if request.param == "nginx":
+        conf = render_nginx(workdir, f"127.0.0.1:{port}", addresses)
+        process = Process("nginx", nginx_command(conf), None, workdir / "nginx.log", port)
+    else:
+        command, env = stack.python_gateway_command(port, addresses)
+        process = Process("gateway", command, {**os.environ, **env}, workdir / "gw.log", port)
+    process.start(wait_path=None)
+    yield "127.0.0.1", port
+    process.stop()
+
+
+def send(address: tuple[str, int], target: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``target`` exactly as written (requests would resolve its dot segments)."""
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("target", HOSTILE_TARGETS)
+def test_gateways_refuse_hostile_paths_before_routing(gateway, recorder, target):
+    recorder.targets.clear()
+    status, headers, body = send(gateway, target)
+    assert status == 400, body
+    assert headers["Content-Type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == 400 and problem["code"] == "bad_request"
+    assert problem["request_id"] == headers["X-Request-ID"]
+    assert recorder.targets == []
+
+
+@pytest.mark.parametrize("target", BENIGN_TARGETS)
+def test_gateways_forward_other_paths_as_sent(gateway, recorder, target):
+    recorder.targets.clear()
+    status, _, body = send(gateway, target)
+    assert status == 200, body
+    assert recorder.targets == [target]
+
+
+def test_gateways_answer_a_malformed_chunked_body_with_400(gateway, recorder):
+    recorder.targets.clear()
+    raw = b"POST /api/users/me HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    line, headers, body = raw_exchange(gateway[1], raw)
+    assert line.split()[1] == b"400", line
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["code"] == "bad_request"
+
+
+def test_nginx_errors_of_unreadable_requests_are_problems(tmp_path):
+    """nginx's own answers to requests it cannot read are problem+json too (they cannot
+    use a named location: it used to answer its HTML 500 or its own HTML pages)."""
+    port = free_port()
+    conf = render_nginx(tmp_path, f"127.0.0.1:{port}", {})
+    nginx = Process("nginx", nginx_command(conf), None, tmp_path / "nginx.log", port)
+    nginx.start(wait_path=None)
+    unreadable = {
+        400: b"GET /api/users/%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+        505: b"GET /api/users/me HTTP/2.0\r\nHost: x\r\n\r\n",
+        501: b"POST /api/users/me HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    }
+    big_header = b"GET /api/users/me HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+    try:
+        answers = [(status, raw_exchange(port, raw)) for status, raw in unreadable.items()]
+        answers.append((400, raw_exchange(port, big_header)))
+    finally:
+        nginx.stop()
+    for status, (line, headers, body) in answers:
+        assert line.split()[1] == str(status).encode(), line
+        assert headers["content-type"] == "application/problem+json", (status, body)
+        assert json.loads(body)["status"] == status
+
+
+def raw_exchange(port: int, raw: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """Send raw bytes (what no client library would send) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    line, *fields = head.split(b"\r\n")
+    headers = {}
+    for field in fields:
+        name, _, value = field.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return line, headers, body

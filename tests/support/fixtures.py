@@ -1,6 +1,7 @@
 """Fixtures shared by the end-to-end and resilience suites (a pytest plugin registered in
 ``tests/conftest.py``): the whole built platform as real processes behind real nginx, a
-real SMTP server and webhook receiver, a client, and a global admin."""
+real SMTP server and webhook receiver, a client, a global admin, and the probe service
+(tests/support/probe_service.py) under gunicorn next to the platform."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import random
 
 import pytest
 
+from scripts import stack
+from scripts.toolkit.processes import Process, free_port
 from tests.support.api import PASSWORD, Account, ApiClient
 from tests.support.platform import Platform, boot_platform
 from tests.support.servers import WebhookReceiver, serve, start_smtp
@@ -76,3 +79,17 @@ def make_admin(platform: Platform, api: ApiClient) -> Account:
 def admin(platform, api) -> Account:
     """A global admin made with the documented create-admin command."""
     return make_admin(platform, api)
+
+
+def start_probe(platform: Platform, name: str, **settings: str) -> tuple[str, Process]:
+    """The probe service under gunicorn on 127.0.0.1, its tokens checked by the
+    platform's user service; ``settings`` override the platform's (``LOG_LEVEL``, ...).
+    Returns its URL and the process (stop it when done; its log is ``platform.log(name)``)."""
+    port = free_port()
+    env = platform.base_env()
+    env.update({"USER_SERVICE_URL": platform.service_url("user"), "WEB_CONCURRENCY": "1"})
+    env.update(settings)
+    command = stack.gunicorn_command("tests.support.probe_service:create_app()", port)
+    process = Process(name, command, env, platform.log(name), port)
+    process.start()
+    return f"http://127.0.0.1:{port}", process

@@ -1,6 +1,7 @@
 """Real servers on loopback for tests: an SMTP server (aiosmtpd) that
-keeps what it receives, a webhook receiver that can be told to fail, and a stand-in for
-the project-task service's internal endpoints (being built elsewhere)."""
+keeps what it receives, a webhook receiver that can be told to fail, a stand-in for
+the project-task service's internal endpoints (being built elsewhere), and an upstream
+that records every request target it is sent."""
 
 from __future__ import annotations
 
@@ -167,6 +168,23 @@ class ProjectTaskStandIn:
         self.members.clear()
         self.due_soon.clear()
         self.calls.clear()
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+@dataclass
+class TargetRecorder:
+    """An upstream for gateway tests: answers 200 to anything and keeps each request
+    target exactly as it arrived (path and query, still percent-encoded)."""
+
+    url: str = ""
+    targets: list[str] = field(default_factory=list)
+    _server: Any = None
+
+    def __call__(self, environ, start_response):
+        self.targets.append(environ["REQUEST_URI"])
+        return Response("{}", mimetype="application/json")(environ, start_response)
 
     def close(self) -> None:
         self._server.shutdown()

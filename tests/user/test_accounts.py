@@ -110,6 +110,24 @@ def test_register_idempotency_key_replays_and_refuses_other_body(client, databas
     assert other.status_code == 422 and other.json["code"] == "idempotency_key_reused"
 
 
+def test_anonymous_idempotency_keys_belong_to_their_client(client):
+    headers = {"Idempotency-Key": "key-1"}
+    first = client.post(
+        "/api/register",
+        json={"username": "fay", "email": "fay@example.com", "password": "long-enough"},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.1"},
+    )
+    other = client.post(
+        "/api/register",
+        json={"username": "gus", "email": "gus@example.com", "password": "long-enough"},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.2"},
+    )
+    assert first.status_code == other.status_code == 201
+    assert "Idempotent-Replayed" not in other.headers
+
+
 def test_login_by_username_or_email(client, auth):
     auth.register("erin")
     for ident in ({"username": "ERIN"}, {"email": "erin@example.com"}):
