@@ -38,7 +38,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -104,8 +104,8 @@ def _window(answer: list[Any]) -> Window:
 
 class OneTripRedisStorage(RedisStorage):
     """Redis storage whose sliding-window hit also answers the window it leaves, kept for
-    this thread's next :meth:`get_sliding_window` of the same key (Flask-Limiter asks for
-    it right after the hit, to write the headers)."""
+    the same request's next :meth:`get_sliding_window` of the same key (Flask-Limiter asks
+    for it right after the hit, to write the headers)."""
 
     STORAGE_SCHEME = [ONE_TRIP_SCHEME + scheme for scheme in RedisStorage.STORAGE_SCHEME]
 
@@ -115,6 +115,16 @@ class OneTripRedisStorage(RedisStorage):
         self._acquire_and_read = connection.register_script(ACQUIRE_AND_READ)
         self._read_window = connection.register_script(READ_WINDOW)
         self._reads = threading.local()
+
+    def _fresh_reads(self) -> dict[tuple[str, int], tuple[float, Window]]:
+        """Windows read along with this request's hits. They belong to the request (on
+        ``g``): a thread's next request must read afresh, as other threads may have hit
+        the same key since."""
+        if has_request_context():
+            return g.setdefault("_ratelimit_reads", {})
+        if not hasattr(self._reads, "fresh"):
+            self._reads.fresh = {}
+        return self._reads.fresh
 
     def window_keys(self, key: str) -> list[str]:
         """The previous and the current window's keys, as the stock Redis storage names
@@ -126,18 +136,15 @@ class OneTripRedisStorage(RedisStorage):
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
         acquired, *window = self._acquire_and_read(self.window_keys(key), [expiry, limit, amount])
+        reads = self._fresh_reads()
         now = time.monotonic()
-        reads = {
-            read_key: read
-            for read_key, read in getattr(self._reads, "fresh", {}).items()
-            if now - read[0] <= WINDOW_READ_FRESH_S
-        }
+        for stale in [k for k, read in reads.items() if now - read[0] > WINDOW_READ_FRESH_S]:
+            del reads[stale]
         reads[key, expiry] = (now, _window(window))
-        self._reads.fresh = reads
         return bool(acquired)
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
-        read = getattr(self._reads, "fresh", {}).pop((key, expiry), None)
+        read = self._fresh_reads().pop((key, expiry), None)
         if read is not None and time.monotonic() - read[0] <= WINDOW_READ_FRESH_S:
             return read[1]
         return _window(self._read_window(self.window_keys(key), [expiry]))
