@@ -8,6 +8,9 @@ each service's migration creates them from this one definition of the mixins in
     def upgrade():
         ...  # the service's own tables
         create_platform_tables("outbox_events", "idempotency_records")
+
+:func:`never_reuse_ids` rebuilds tables on SQLite so their ids are never handed out
+again (see :mod:`services.common.db`).
 """
 
 from __future__ import annotations
@@ -99,3 +102,29 @@ def drop_platform_tables(*names: str) -> None:
     """Drop the named shared tables (their indexes go with them)."""
     for name in names:
         op.drop_table(name)
+
+
+def never_reuse_ids(*tables: str) -> None:
+    """Rebuild ``tables`` on SQLite with ``AUTOINCREMENT``, so a deleted highest id is
+    never given to a new row; the sequence starts at the highest id the table holds.
+    Nothing to do elsewhere: PostgreSQL's sequences never go back.
+
+    The rebuild copies the rows into a new table and renames it (Alembic's batch mode,
+    which recreates the indexes and constraints it reflects). The platform never turns
+    SQLite's ``foreign_keys`` pragma on, so dropping the old table cascades nothing."""
+    _rebuild(tables, autoincrement=True)
+
+
+def allow_id_reuse(*tables: str) -> None:
+    """Undo :func:`never_reuse_ids` (for a downgrade)."""
+    _rebuild(tables, autoincrement=False)
+
+
+def _rebuild(tables: tuple[str, ...], *, autoincrement: bool) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for table in tables:
+        with op.batch_alter_table(
+            table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+        ):
+            pass

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     ProcessedEventMixin,
@@ -39,6 +40,7 @@ class Notification(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),
         sa.Index("ix_notifications_user_read_at", "user_id", "read_at"),
+        NO_ID_REUSE,
     )
 
 
@@ -71,6 +73,7 @@ class EmailDelivery(db.Model):
         sa.UniqueConstraint(
             "event_id", "recipient", "template", name="uq_email_deliveries_event_recipient"
         ),
+        NO_ID_REUSE,
     )
 
 
@@ -84,6 +87,8 @@ class NotificationTemplate(TimestampMixin, db.Model):
     subject: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     channel: Mapped[str] = mapped_column(sa.String(16), default="both", nullable=False)
+
+    __table_args__ = NO_ID_REUSE
 
 
 class NotificationPreference(db.Model):
@@ -99,6 +104,7 @@ class NotificationPreference(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "event_type", name="uq_notification_preferences_user_type"),
+        NO_ID_REUSE,
     )
 
 
@@ -116,6 +122,8 @@ class Webhook(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True, nullable=False, index=True)
     failure_count: Mapped[int] = mapped_column(default=0, nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = NO_ID_REUSE
 
 
 class WebhookDelivery(db.Model):
@@ -146,6 +154,7 @@ class WebhookDelivery(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+        NO_ID_REUSE,
     )
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
@@ -61,6 +62,7 @@ class Report(db.Model):
         sa.Index("ix_reports_requester_id_created_at", "requester_id", "created_at", "id"),
         sa.Index("ix_reports_status_created_at", "status", "created_at"),
         sa.Index("ix_reports_created_at", "created_at", "id"),
+        NO_ID_REUSE,
     )
 
 
@@ -83,6 +85,7 @@ class ReportSchedule(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.Index("ix_report_schedules_owner_id_created_at", "owner_id", "created_at", "id"),
+        NO_ID_REUSE,
     )
 
 
