@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from services.attachment.models import IdempotencyRecord
+from tests.support.probes import observable, record_calls
 
 PROBLEM = "application/problem+json"
 
@@ -202,6 +203,39 @@ class BodyThatRunsOnFirstRead(io.BytesIO):
     def readinto(self, buffer) -> int:
         self._first_read()
         return super().readinto(buffer)
+
+
+def test_a_hidden_attachment_answers_exactly_like_one_that_never_existed(
+    client, people, upload, monkeypatch
+):
+    """Same status, body (but its request id) and headers, after the same calls to
+    project-task, for every verb: the first look at each asks project-task once, the
+    next ones are answered from the cache."""
+    hidden = upload().json["id"]
+    missing = hidden + 1_000_000
+    calls = record_calls(monkeypatch, "/internal/tasks/")
+    attempts = [
+        ("GET", "", {}),
+        ("GET", "/download", {}),
+        ("GET", "/download", {"If-None-Match": '"0"'}),
+        ("DELETE", "", {}),
+        ("DELETE", "", {"If-Match": '"0"'}),
+    ]
+    for method, suffix, extra in attempts:
+        answers = []
+        for attachment_id in (hidden, missing):
+            before = len(calls)
+            response = client.open(
+                f"/api/attachments/{attachment_id}{suffix}",
+                method=method,
+                headers={**people.stranger.headers, **extra},
+            )
+            answers.append((*observable(response), len(calls) - before))
+        assert answers[0] == answers[1], (method, suffix)
+        assert answers[0][0] == 404 and answers[0][1]["detail"] == "No such attachment."
+    assert (
+        client.get(f"/api/attachments/{hidden}", headers=people.member.headers).status_code == 200
+    )
 
 
 def test_an_upload_whose_task_is_deleted_while_it_streams_is_refused_and_kept_nowhere(
