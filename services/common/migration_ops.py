@@ -128,3 +128,26 @@ def _rebuild(tables: tuple[str, ...], *, autoincrement: bool) -> None:
             table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
         ):
             pass
+
+
+def add_cap_slot(table: str, owner: str, counted: str | None = None) -> None:
+    """Put ``table`` under a per-``owner`` cap (:mod:`services.common.caps`): a nullable
+    ``cap_slot`` column, numbered 1, 2, ... per owner (oldest first) for the rows that
+    count (``counted``: an SQL condition; every row when None), and the unique index on
+    (owner, slot). An owner already past the cap keeps every row; new ones are refused
+    until enough are gone."""
+    op.add_column(table, sa.Column("cap_slot", sa.SmallInteger(), nullable=True))
+    condition = f"WHERE {counted}" if counted else ""
+    op.execute(
+        f"UPDATE {table} SET cap_slot = (SELECT numbered.n FROM (SELECT id, ROW_NUMBER() "
+        f"OVER (PARTITION BY {owner} ORDER BY id) AS n FROM {table} {condition}) AS numbered "
+        f"WHERE numbered.id = {table}.id) {condition}"
+    )
+    op.create_index(f"uq_{table}_{owner}_cap_slot", table, [owner, "cap_slot"], unique=True)
+
+
+def drop_cap_slot(table: str, owner: str) -> None:
+    """Undo :func:`add_cap_slot`."""
+    op.drop_index(f"uq_{table}_{owner}_cap_slot", table_name=table)
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("cap_slot")

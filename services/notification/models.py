@@ -122,8 +122,13 @@ class Webhook(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True, nullable=False, index=True)
     failure_count: Mapped[int] = mapped_column(default=0, nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its place among the owner's WEBHOOKS_MAX_PER_USER (services.common.caps).
+    cap_slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
 
-    __table_args__ = NO_ID_REUSE
+    __table_args__ = (
+        sa.Index("uq_webhooks_owner_id_cap_slot", "owner_id", "cap_slot", unique=True),
+        NO_ID_REUSE,
+    )
 
 
 class WebhookDelivery(db.Model):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -333,3 +335,27 @@ def test_delivery_to_a_private_address_is_refused_at_send_time(
             f"{PATH}/{hook['id']}", json={"url": receiver.url + "/x"}, headers=people.root.headers
         )
     assert response.status_code == 422
+
+
+def test_webhooks_stop_at_the_cap_even_when_registered_at_once(app, client, receiver, people):
+    limit = app.config["WEBHOOKS_MAX_PER_USER"]
+    start = threading.Barrier(limit + 5)
+    body = {"url": receiver.url + "/many", "event_types": ["task.assigned"]}
+
+    def post(_):
+        each = app.test_client()
+        start.wait()
+        return each.post(PATH, json=body, headers=people.carol.headers)
+
+    with ThreadPoolExecutor(max_workers=limit + 5) as pool:
+        responses = list(pool.map(post, range(limit + 5)))
+
+    assert sorted(r.status_code for r in responses) == [201] * limit + [409] * 5
+    refused = next(r for r in responses if r.status_code == 409)
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["code"] == "too_many_webhooks"
+    assert client.get(PATH, headers=people.carol.headers).json["total"] == limit
+    assert client.post(PATH, json=body, headers=people.bob.headers).status_code == 201
+    kept = next(r for r in responses if r.status_code == 201).json["id"]
+    assert client.delete(f"{PATH}/{kept}", headers=people.carol.headers).status_code == 204
+    assert client.post(PATH, json=body, headers=people.carol.headers).status_code == 201

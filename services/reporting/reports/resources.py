@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import send_file, url_for
+from flask import current_app, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, require_auth
+from services.common.caps import add_within_cap
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -27,6 +28,10 @@ from services.reporting.reports.schemas import (
 from services.reporting.storage import report_storage
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports")
+
+# What a request refused for too many active reports is told to wait: about one report's
+# generation.
+RETRY_AFTER_SECONDS = 10
 
 _schema = ReportSchema()
 
@@ -80,14 +85,23 @@ class Reports(MethodView):
     @blp.response(202, ReportSchema)
     def post(self, data):
         """Request a report; it is made in the background (poll it, or wait for the
-        notification)."""
+        notification). At most REPORTS_MAX_ACTIVE_PER_USER of yours may be pending or
+        running at once: beyond, 429 ``too_many_reports`` with Retry-After."""
         principal = current_principal()
         params = check_request(principal, data["type"], data["params"])
         report = Report(
             requester_id=principal.id, type=data["type"], params=params, format=data["format"]
         )
-        db.session.add(report)
-        db.session.commit()
+        limit = current_app.config["REPORTS_MAX_ACTIVE_PER_USER"]
+        if not add_within_cap(
+            db.session, report, owner=Report.requester_id, slot=Report.cap_slot, limit=limit
+        ):
+            abort(
+                429,
+                f"You have {limit} reports pending or running; request another once one is done.",
+                code="too_many_reports",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         enqueue([report.id])
         location = url_for("reports.ReportById", report_id=report.id)
         return _with_etag(report, 202, Location=location)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
 from services.common.auth import Principal, current_principal, require_auth
+from services.common.caps import add_within_cap
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -64,8 +65,10 @@ class Schedules(MethodView):
     @idempotent
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Schedule a report, daily or weekly, e-mailed to you when ready."""
+        """Schedule a report, daily or weekly, e-mailed to you when ready (at most
+        REPORT_SCHEDULES_MAX_PER_USER each: beyond, 409 ``too_many_schedules``)."""
         principal = current_principal()
         data["params"] = check_request(principal, data["type"], data["params"])
         schedule = ReportSchedule(
@@ -73,8 +76,19 @@ class Schedules(MethodView):
             next_run_at=next_run(data["frequency"], data["weekday"], data["hour"], utcnow()),
             **data,
         )
-        db.session.add(schedule)
-        db.session.commit()
+        limit = current_app.config["REPORT_SCHEDULES_MAX_PER_USER"]
+        if not add_within_cap(
+            db.session,
+            schedule,
+            owner=ReportSchedule.owner_id,
+            slot=ReportSchedule.cap_slot,
+            limit=limit,
+        ):
+            abort(
+                409,
+                f"You have {limit} report schedules; delete one to add another.",
+                code="too_many_schedules",
+            )
         location = url_for("report_schedules.ScheduleById", schedule_id=schedule.id)
         return schedule, 201, {"Location": location, "ETag": etag_of(_schema.dump(schedule))}
 
