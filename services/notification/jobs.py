@@ -4,6 +4,9 @@
   deliveries, once per ``event_id``;
 - ``notification.send_email``: one e-mail row → SMTP, at most once;
 - ``notification.deliver_webhook``: one webhook delivery → a signed POST;
+
+both withheld when their recipient may no longer hear about the project the news is
+about (:mod:`services.notification.audience`), asked right before each attempt;
 - ``notification.notify_webhook_disabled``: tell an owner their webhook was disabled;
 - ``notification.send_due_soon_reminders``: beat, hourly;
 - ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
@@ -34,6 +37,7 @@ from services.common.db import utcnow
 from services.common.errors import ServiceUnavailable
 from services.common.retry import backoff, retried_task
 from services.notification import directory
+from services.notification.audience import may_hear
 from services.notification.consumer import EnvelopeSchema, Outcome, handle_event
 from services.notification.delivery import (
     Notice,
@@ -53,6 +57,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = (requests.RequestException, ServiceUnavailable, OperationalError, InterfaceError)
 REDACTED = "(removed once sent: it held a one-time secret)"
+WITHHELD = "Not sent: the recipient is no longer a member of the project."
 # E-mails and webhook deliveries wait at most this long between two attempts.
 DELIVERY_BACKOFF_CAP = 3600.0
 
@@ -100,6 +105,14 @@ def _message_of(delivery: EmailDelivery) -> Message:
     return message
 
 
+def _no_longer_hears(project_id: int | None, user_id: int | None) -> bool:
+    """Whether the recipient may no longer hear about the project (the one rule of
+    :mod:`services.notification.audience`); ServiceUnavailable when it cannot be told."""
+    if project_id is None or user_id is None:
+        return False
+    return user_id not in may_hear(project_id, [user_id])
+
+
 def _settle_email(delivery: EmailDelivery, status: str) -> None:
     delivery.status = status
     if delivery.redact_body:
@@ -111,6 +124,16 @@ def send_email(self, delivery_id: int) -> None:
     """Send one e-mail at most once; retry SMTP failures with backoff and jitter."""
     delivery = _pending(EmailDelivery, delivery_id)
     if delivery is None:
+        return
+    try:
+        withheld = _no_longer_hears(delivery.project_id, delivery.user_id)
+    except ServiceUnavailable as exc:
+        # Sent only once membership is known: not an attempt, tried again later.
+        raise _retry_later(self, delivery.attempts + 1, "EMAIL_RETRY_BASE_SECONDS", exc) from exc
+    if withheld:
+        delivery.last_error = WITHHELD
+        _settle_email(delivery, "withheld")
+        db.session.commit()
         return
     delivery.attempts += 1
     try:
@@ -178,6 +201,14 @@ def deliver_webhook(self, delivery_id: int) -> None:
     webhook = delivery.webhook
     if not webhook.is_active:
         delivery.status, delivery.last_error = "failed", "The webhook is disabled."
+        db.session.commit()
+        return
+    try:
+        withheld = _no_longer_hears(delivery.payload.get("project_id"), webhook.owner_id)
+    except ServiceUnavailable as exc:
+        raise _retry_later(self, delivery.attempts + 1, "WEBHOOK_RETRY_BASE_SECONDS", exc) from exc
+    if withheld:
+        delivery.status, delivery.last_error = "withheld", WITHHELD
         db.session.commit()
         return
     delivery.attempts += 1

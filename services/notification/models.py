@@ -18,8 +18,9 @@ from services.common.db import (
 )
 from services.notification.extensions import db
 
-DELIVERY_STATUSES = ("pending", "sent", "failed")
-WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed")
+# "withheld": not sent, because the recipient may no longer hear about its project.
+DELIVERY_STATUSES = ("pending", "sent", "failed", "withheld")
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed", "withheld")
 
 
 class Notification(db.Model):
@@ -63,6 +64,8 @@ class EmailDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     event_id: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    # The project the e-mail is news about: checked again right before it is sent.
+    project_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False

@@ -100,9 +100,16 @@ def _seed_default_templates() -> None:
 
 
 @pytest.fixture
-def app(_notification_app, smtp, receiver, project_task):
+def app(_notification_app, smtp, receiver, project_task, people):
+    # Project 1, the events' default, has alice, bob and carol as members (a test may
+    # script others before its first event).
+    project_task.members[1] = [
+        {"user_id": person.id, "role": "member"}
+        for person in (people.alice, people.bob, people.carol)
+    ]
     # No app context is held during the test: each request gets its own, as in production.
     yield _notification_app
+    _notification_app.extensions["project_members"].clear()
     with _notification_app.app_context():
         empty_tables(db)
         _seed_default_templates()
