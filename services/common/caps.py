@@ -22,6 +22,34 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
+def _free_slots(
+    session: Session,
+    owner: InstrumentedAttribute,
+    slot: InstrumentedAttribute,
+    owner_id: Any,
+    limit: int,
+) -> list[int]:
+    """The owner's free slots, none once ``limit`` are taken (slots above ``limit``, held
+    since the cap was lowered, count too)."""
+    taken = set(session.scalars(select(slot).where(owner == owner_id, slot.is_not(None))))
+    if len(taken) >= limit:
+        return []
+    return sorted(set(range(1, limit + 1)) - taken)
+
+
+def cap_reached(
+    session: Session,
+    *,
+    owner: InstrumentedAttribute,
+    slot: InstrumentedAttribute,
+    owner_id: Any,
+    limit: int,
+) -> bool:
+    """Whether the owner has no free slot now: a cheap refusal before costly work (a call
+    to another service, a DNS lookup). Only :func:`add_within_cap` decides for sure."""
+    return not _free_slots(session, owner, slot, owner_id, limit)
+
+
 def add_within_cap(
     session: Session,
     row: Any,
@@ -31,14 +59,12 @@ def add_within_cap(
     limit: int,
 ) -> bool:
     """Add ``row`` in a free slot of its owner and commit (the session holds nothing else
-    to write); False, with nothing written, when all ``limit`` slots are taken. Slots
-    above ``limit`` (held since the cap was lowered) count too."""
+    to write); False, with nothing written, when all ``limit`` slots are taken."""
     owner_id = getattr(row, owner.key)
     # Each lost race means another row took a slot: after ``limit`` of them, all are taken.
     for _ in range(limit + 1):
-        taken = set(session.scalars(select(slot).where(owner == owner_id, slot.is_not(None))))
-        free = sorted(set(range(1, limit + 1)) - taken)
-        if len(taken) >= limit or not free:
+        free = _free_slots(session, owner, slot, owner_id, limit)
+        if not free:
             session.rollback()
             return False
         setattr(row, slot.key, free[0])

@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from services.attachment.models import IdempotencyRecord
-from tests.support.probes import observable, record_calls
+from tests.support.probes import answers_alike, record_calls
 
 PROBLEM = "application/problem+json"
 
@@ -217,22 +217,15 @@ def test_a_hidden_attachment_answers_exactly_like_one_that_never_existed(
     attempts = [
         ("GET", "", {}),
         ("GET", "/download", {}),
-        ("GET", "/download", {"If-None-Match": '"0"'}),
+        ("GET", "/download", {"headers": {"If-None-Match": '"0"'}}),
         ("DELETE", "", {}),
-        ("DELETE", "", {"If-Match": '"0"'}),
+        ("DELETE", "", {"headers": {"If-Match": '"0"'}}),
     ]
-    for method, suffix, extra in attempts:
-        answers = []
-        for attachment_id in (hidden, missing):
-            before = len(calls)
-            response = client.open(
-                f"/api/attachments/{attachment_id}{suffix}",
-                method=method,
-                headers={**people.stranger.headers, **extra},
-            )
-            answers.append((*observable(response), len(calls) - before))
-        assert answers[0] == answers[1], (method, suffix)
-        assert answers[0][0] == 404 and answers[0][1]["detail"] == "No such attachment."
+    urls = (f"/api/attachments/{hidden}", f"/api/attachments/{missing}")
+
+    status, body, _, _ = answers_alike(client, calls, urls, attempts, people.stranger.headers)
+
+    assert (status, body["detail"]) == (404, "No such attachment.")
     assert (
         client.get(f"/api/attachments/{hidden}", headers=people.member.headers).status_code == 200
     )

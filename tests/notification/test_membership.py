@@ -13,65 +13,39 @@ import time
 
 import pytest
 import requests
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from scripts.toolkit.waiting import wait_for
-from services.common.redis_store import get_redis
-from services.common.registry import SERVICES
-from services.common.testing import configure_for_tests
-from services.notification import MIGRATIONS, create_app
-from services.notification.config import Config
 from services.notification.models import EmailDelivery, WebhookDelivery
+from tests.notification.conftest import notification_app, notification_worker
 from tests.support.servers import WebhookReceiver, serve
-from tests.support.worker import celery_worker
-
-QUEUE = SERVICES["notification"].queue
 
 # The worker retries a refused e-mail or webhook after 2 to 4 s: time to remove the
 # member in between. A removal is in force once the members cache (0.5 s) expired.
 SETTINGS = {
-    "WEBHOOK_ALLOW_PRIVATE": True,
     "EMAIL_RETRY_BASE_SECONDS": 4.0,
     "WEBHOOK_RETRY_BASE_SECONDS": 4.0,
     "MEMBERSHIP_CACHE_SECONDS": 0.5,
-    "RATELIMIT_USER": "100000/minute",
 }
 
 
 @pytest.fixture(scope="module")
 def notification(backing, user_service, project_task_service, smtp):
     """The notification service on a database of its own, asking the real project-task."""
-    config = configure_for_tests(
-        Config(),
-        backing.database_url("notification_membership"),
-        backing.redis_url,
-        USER_SERVICE_URL=user_service.url,
-        PROJECT_TASK_SERVICE_URL=project_task_service.url,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
+    return notification_app(
+        backing,
+        "notification_membership",
+        user_service.url,
+        project_task_service.url,
+        smtp,
         **SETTINGS,
     )
-    app = create_app(config)
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS))
-        get_redis().delete(QUEUE)  # nothing left over from earlier tests
-    return app
 
 
 @pytest.fixture(scope="module")
-def worker(notification, user_service, project_task_service, smtp, tmp_path_factory):
-    settings = {key: str(value).lower() for key, value in SETTINGS.items()}
-    with celery_worker(
-        "notification",
-        notification,
-        tmp_path_factory.mktemp("membership-worker") / "worker.log",
-        USER_SERVICE_URL=user_service.url,
-        PROJECT_TASK_SERVICE_URL=project_task_service.url,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp.port),
-        **settings,
-    ) as process:
+def worker(notification, smtp, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("membership-worker") / "worker.log"
+    with notification_worker(notification, log_path, smtp) as process:
         yield process
 
 
@@ -84,18 +58,19 @@ def rows(app, model, **where) -> list:
 
 
 @pytest.fixture
-def witness():
-    """A second receiver, for a global admin's webhook: it sees every event go by."""
+def witness(smtp, receiver):
+    """A second receiver, for a global admin's webhook: it sees every event go by. (The
+    shared SMTP server and receiver are left empty for the next test.)"""
     server = serve(WebhookReceiver())
     yield server
     server.close()
+    smtp.clear()
+    receiver.reset()
 
 
 def test_a_removed_member_hears_nothing_more_about_the_project(
     notification, worker, project_task_service, user_service, smtp, receiver, witness
 ):
-    smtp.clear()
-    receiver.reset()
     owner, member, admin = (
         user_service.account(),
         user_service.account(),

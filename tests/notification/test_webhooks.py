@@ -337,8 +337,11 @@ def test_delivery_to_a_private_address_is_refused_at_send_time(
     assert response.status_code == 422
 
 
-def test_webhooks_stop_at_the_cap_even_when_registered_at_once(app, client, receiver, people):
-    limit = app.config["WEBHOOKS_MAX_PER_USER"]
+def test_webhooks_stop_at_the_cap_even_when_registered_at_once(
+    app, client, receiver, people, monkeypatch
+):
+    limit = 5
+    monkeypatch.setitem(app.config, "WEBHOOKS_MAX_PER_USER", limit)
     start = threading.Barrier(limit + 5)
     body = {"url": receiver.url + "/many", "event_types": ["task.assigned"]}
 

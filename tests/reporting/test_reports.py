@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.reporting import documents
 from services.reporting.models import OutboxEvent, Report
 from tests.reporting.factories import PRIORITIES, STATUSES, team_project
+from tests.support.probes import record_calls
 
 FORMATS = ("json", "csv", "pdf")
 
@@ -498,7 +499,7 @@ def post_reports(app, account, project: dict, count: int) -> list:
 
 
 def test_twenty_requests_at_once_get_no_more_than_the_cap_of_active_reports(
-    app, client, project, people, generate
+    app, client, project, people, monkeypatch
 ):
     limit = app.config["REPORTS_MAX_ACTIVE_PER_USER"]
 
@@ -513,6 +514,14 @@ def test_twenty_requests_at_once_get_no_more_than_the_cap_of_active_reports(
         assert int(response.headers["Retry-After"]) > 0
     mine = client.get("/api/reports?status=pending,running", headers=people.member.headers)
     assert mine.json["total"] == limit
+    # At the cap, a request is refused before it costs a call to project-task.
+    calls = record_calls(monkeypatch, "/internal/")
+    again = client.post(
+        "/api/reports",
+        json={"type": "project_summary", "params": {"project_id": project["id"]}},
+        headers=people.member.headers,
+    )
+    assert again.status_code == 429 and calls == []
     # Someone else's reports are not held back by this user's.
     other = client.post(
         "/api/reports",

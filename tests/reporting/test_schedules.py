@@ -116,8 +116,9 @@ def test_due_schedules_make_reports_that_are_emailed(
     assert shown.json["last_run_at"] is not None
 
 
-def test_schedules_stop_at_the_cap_even_when_requested_at_once(app, client, people):
-    limit = app.config["REPORT_SCHEDULES_MAX_PER_USER"]
+def test_schedules_stop_at_the_cap_even_when_requested_at_once(app, client, people, monkeypatch):
+    limit = 5
+    monkeypatch.setitem(app.config, "REPORT_SCHEDULES_MAX_PER_USER", limit)
     body = {"type": "overdue_tasks", "frequency": "daily"}
     start = threading.Barrier(limit + 5)
 

@@ -1,5 +1,6 @@
 """What an outsider can compare between two answers, and which internal calls a request
-made: for the tests that a hidden thing answers exactly like a missing one."""
+made: for the tests that a hidden thing answers exactly like a missing one
+(:func:`answers_alike`)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,31 @@ def record_calls(monkeypatch: Any, path: str) -> list[str]:
 
     monkeypatch.setattr(session, "request", recording)
     return calls
+
+
+def answers_alike(
+    client: Any,
+    calls: list[str],
+    urls: tuple[str, str],
+    attempts: list[tuple[str, str, dict[str, Any]]],
+    headers: dict[str, str],
+) -> tuple[int, dict[str, Any], dict[str, str], int]:
+    """Send each attempt ``(method, path suffix, {"json"?, "headers"?})`` to both
+    ``urls`` and assert the two answers are alike: :func:`observable`, plus how many
+    internal calls (``calls`` from :func:`record_calls`) each made. Returns the last."""
+    answer: tuple[int, dict[str, Any], dict[str, str], int] | None = None
+    for method, suffix, extra in attempts:
+        answers = []
+        for url in urls:
+            before = len(calls)
+            response = client.open(
+                url + suffix,
+                method=method,
+                json=extra.get("json"),
+                headers={**headers, **extra.get("headers", {})},
+            )
+            answers.append((*observable(response), len(calls) - before))
+        assert answers[0] == answers[1], (method, suffix)
+        answer = answers[0]
+    assert answer is not None
+    return answer

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from flask import current_app, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, require_auth
-from services.common.caps import add_within_cap
+from services.common.caps import add_within_cap, cap_reached
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -54,6 +56,23 @@ def load_report(report_id: int, principal: Principal) -> Report:
     return report
 
 
+def _active_reports_cap() -> dict[str, Any]:
+    return {
+        "owner": Report.requester_id,
+        "slot": Report.cap_slot,
+        "limit": current_app.config["REPORTS_MAX_ACTIVE_PER_USER"],
+    }
+
+
+def _refuse_too_many(limit: int) -> NoReturn:
+    abort(
+        429,
+        f"You have {limit} reports pending or running; request another once one is done.",
+        code="too_many_reports",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def _with_etag(report: Report, status: int = 200, **headers: str):
     return report, status, {"ETag": etag_of(_schema.dump(report)), **headers}
 
@@ -88,20 +107,15 @@ class Reports(MethodView):
         notification). At most REPORTS_MAX_ACTIVE_PER_USER of yours may be pending or
         running at once: beyond, 429 ``too_many_reports`` with Retry-After."""
         principal = current_principal()
+        cap = _active_reports_cap()
+        if cap_reached(db.session, owner_id=principal.id, **cap):
+            _refuse_too_many(cap["limit"])
         params = check_request(principal, data["type"], data["params"])
         report = Report(
             requester_id=principal.id, type=data["type"], params=params, format=data["format"]
         )
-        limit = current_app.config["REPORTS_MAX_ACTIVE_PER_USER"]
-        if not add_within_cap(
-            db.session, report, owner=Report.requester_id, slot=Report.cap_slot, limit=limit
-        ):
-            abort(
-                429,
-                f"You have {limit} reports pending or running; request another once one is done.",
-                code="too_many_reports",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+        if not add_within_cap(db.session, report, **cap):
+            _refuse_too_many(cap["limit"])
         enqueue([report.id])
         location = url_for("reports.ReportById", report_id=report.id)
         return _with_etag(report, 202, Location=location)
