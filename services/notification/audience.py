@@ -14,8 +14,9 @@ A later channel calls :func:`may_hear` the same way. A project's members are ask
 project-task in one call per project (``GET /internal/projects/{id}/members``) and kept
 ``MEMBERSHIP_CACHE_SECONDS`` (5 s by default) in this process: a removal is in force on
 every channel within that time. Global admins who are no members are known from their
-role at the user service. When project-task cannot answer, the caller's job retries
-(:class:`~services.common.errors.ServiceUnavailable`): nothing is sent on a guess.
+role at the user service (cached as long). When either service cannot answer, the
+caller's job retries (:class:`~services.common.errors.ServiceUnavailable`): nothing is
+sent on a guess.
 """
 
 from __future__ import annotations
@@ -68,19 +69,31 @@ def may_hear(
     others = wanted - members
     if not others:
         return members
-    people = known if known is not None else directory.contacts(others)
-    admins = {
-        user_id
-        for user_id in others
-        if (person := people.get(user_id)) is not None
-        and person.is_active
-        and person.role == "admin"
-    }
-    return members | admins
+    return members | _global_admins(others, known)
+
+
+def _global_admins(user_ids: set[int], known: Mapping[int, Contact] | None) -> set[int]:
+    """Those of ``user_ids`` who are active global admins: from ``known``, else from the
+    user service (one call for those not cached in the last ``MEMBERSHIP_CACHE_SECONDS``)."""
+    if known is not None:
+        return {user_id for user_id in user_ids if _is_admin(known.get(user_id))}
+    cache: ExpiringCache = current_app.extensions["project_members"]
+    answers = {user_id: cache.get(("admin", user_id)) for user_id in user_ids}
+    unknown = [user_id for user_id, answer in answers.items() if answer is MISSING]
+    if unknown:
+        people = directory.contacts(unknown)
+        for user_id in unknown:
+            answers[user_id] = _is_admin(people.get(user_id))
+            cache.set(("admin", user_id), answers[user_id])
+    return {user_id for user_id, admin in answers.items() if admin}
+
+
+def _is_admin(person: Contact | None) -> bool:
+    return person is not None and person.is_active and person.role == "admin"
 
 
 def init_app(app: Flask) -> None:
-    """Install this process's cache of project members."""
+    """Install this process's cache of project members (and of who is a global admin)."""
     app.extensions["project_members"] = ExpiringCache(
         CACHE_SIZE, app.config["MEMBERSHIP_CACHE_SECONDS"]
     )
