@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.activity_log.extensions import db
-from services.common.db import FailedJobMixin, ProcessedEventMixin, UTCDateTime, utcnow
+from services.common.db import NO_ID_REUSE, FailedJobMixin, ProcessedEventMixin, UTCDateTime, utcnow
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
@@ -42,6 +42,7 @@ class Activity(db.Model):
         sa.Index("ix_activities_actor_id_occurred_at", "actor_id", "occurred_at", "id"),
         sa.Index("ix_activities_entity", "entity_type", "entity_id", "occurred_at"),
         sa.Index("ix_activities_action_occurred_at", "action", "occurred_at"),
+        NO_ID_REUSE,
     )
 
 
@@ -66,6 +67,7 @@ class DailySummary(db.Model):
             postgresql_nulls_not_distinct=True,
         ),
         sa.Index("ix_daily_summaries_project_id", "project_id"),
+        NO_ID_REUSE,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.attachment.extensions import db
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
@@ -41,7 +42,10 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     # A task's attachments are listed oldest first.
-    __table_args__ = (sa.Index("ix_attachments_task_id_created_at", "task_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_attachments_task_id_created_at", "task_id", "created_at", "id"),
+        NO_ID_REUSE,
+    )
 
 
 class OutboxEvent(OutboxEventMixin, db.Model):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.comment.extensions import db
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
@@ -41,7 +42,10 @@ class Comment(TimestampMixin, db.Model):
     author = None
 
     # A task's comments are listed oldest first.
-    __table_args__ = (sa.Index("ix_comments_task_id_created_at", "task_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_comments_task_id_created_at", "task_id", "created_at", "id"),
+        NO_ID_REUSE,
+    )
 
 
 class OutboxEvent(OutboxEventMixin, db.Model):

@@ -3,6 +3,15 @@
 Each service owns its own ``SQLAlchemy`` instance and metadata; this module gives them
 the column types and the mixins for the tables every service has (the event outbox and
 idempotency records).
+
+Ids are never handed out twice. SQLite's default (an ``INTEGER PRIMARY KEY`` without
+``AUTOINCREMENT``) gives a new row the highest id + 1, so deleting the newest project,
+task or comment would let the next one take its id, and with it whatever other services
+still keep under that id (comments, files, activity, cached access, a clean-up job on
+its way). Every table with an integer id therefore carries :data:`NO_ID_REUSE` in its
+``__table_args__`` (PostgreSQL's sequences never go back; SQLite then keeps the highest
+id ever given in ``sqlite_sequence``), and each service's migrations rebuild their
+SQLite tables that way (:func:`services.common.migration_ops.never_reuse_ids`).
 """
 
 from __future__ import annotations
@@ -13,6 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+# ``__table_args__`` (alone, or last in the tuple) of every table with an integer id.
+NO_ID_REUSE: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def utcnow() -> datetime:
@@ -83,6 +95,8 @@ class OutboxEventMixin:
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
 
+    __table_args__ = NO_ID_REUSE
+
 
 class IdempotencyRecordMixin:
     """A remembered create: the first response to (user, Idempotency-Key)."""
@@ -100,7 +114,10 @@ class IdempotencyRecordMixin:
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
 
-    __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
+        NO_ID_REUSE,
+    )
 
 
 class ProcessedEventMixin:
@@ -124,3 +141,5 @@ class FailedJobMixin:
     failed_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False, index=True
     )
+
+    __table_args__ = NO_ID_REUSE

@@ -8,6 +8,9 @@ each service's migration creates them from this one definition of the mixins in
     def upgrade():
         ...  # the service's own tables
         create_platform_tables("outbox_events", "idempotency_records")
+
+:func:`never_reuse_ids` rebuilds tables on SQLite so their ids are never handed out
+again (see :mod:`services.common.db`).
 """
 
 from __future__ import annotations
@@ -99,3 +102,52 @@ def drop_platform_tables(*names: str) -> None:
     """Drop the named shared tables (their indexes go with them)."""
     for name in names:
         op.drop_table(name)
+
+
+def never_reuse_ids(*tables: str) -> None:
+    """Rebuild ``tables`` on SQLite with ``AUTOINCREMENT``, so a deleted highest id is
+    never given to a new row; the sequence starts at the highest id the table holds.
+    Nothing to do elsewhere: PostgreSQL's sequences never go back.
+
+    The rebuild copies the rows into a new table and renames it (Alembic's batch mode,
+    which recreates the indexes and constraints it reflects). The platform never turns
+    SQLite's ``foreign_keys`` pragma on, so dropping the old table cascades nothing."""
+    _rebuild(tables, autoincrement=True)
+
+
+def allow_id_reuse(*tables: str) -> None:
+    """Undo :func:`never_reuse_ids` (for a downgrade)."""
+    _rebuild(tables, autoincrement=False)
+
+
+def _rebuild(tables: tuple[str, ...], *, autoincrement: bool) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for table in tables:
+        with op.batch_alter_table(
+            table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+        ):
+            pass
+
+
+def add_cap_slot(table: str, owner: str, counted: str | None = None) -> None:
+    """Put ``table`` under a per-``owner`` cap (:mod:`services.common.caps`): a nullable
+    ``cap_slot`` column, numbered 1, 2, ... per owner (oldest first) for the rows that
+    count (``counted``: an SQL condition; every row when None), and the unique index on
+    (owner, slot). An owner already past the cap keeps every row; new ones are refused
+    until enough are gone."""
+    op.add_column(table, sa.Column("cap_slot", sa.SmallInteger(), nullable=True))
+    condition = f"WHERE {counted}" if counted else ""
+    op.execute(
+        f"UPDATE {table} SET cap_slot = (SELECT numbered.n FROM (SELECT id, ROW_NUMBER() "
+        f"OVER (PARTITION BY {owner} ORDER BY id) AS n FROM {table} {condition}) AS numbered "
+        f"WHERE numbered.id = {table}.id) {condition}"
+    )
+    op.create_index(f"uq_{table}_{owner}_cap_slot", table, [owner, "cap_slot"], unique=True)
+
+
+def drop_cap_slot(table: str, owner: str) -> None:
+    """Undo :func:`add_cap_slot`."""
+    op.drop_index(f"uq_{table}_{owner}_cap_slot", table_name=table)
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column("cap_slot")

@@ -28,7 +28,7 @@ def create_app(config: object | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from services.notification import models
+    from services.notification import audience, models
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -37,6 +37,7 @@ def register_extensions(app: Flask) -> None:
     auth.init_app(app)
     idempotency.init_app(app, db, models.IdempotencyRecord)
     mail.init_app(app)
+    audience.init_app(app)
 
 
 def register_jobs(app: Flask) -> None:

@@ -28,5 +28,9 @@ class Config(BaseConfig):
         self.WEBHOOK_RETRY_BASE_SECONDS = env("WEBHOOK_RETRY_BASE_SECONDS", 30.0, float)
         self.WEBHOOK_MAX_ATTEMPTS = env("WEBHOOK_MAX_ATTEMPTS", 6, int)
         self.WEBHOOK_MAX_FAILURES = env("WEBHOOK_MAX_FAILURES", 5, int)
+        # Each event goes to every webhook entitled to it: a user may register this many.
+        self.WEBHOOKS_MAX_PER_USER = env("WEBHOOKS_MAX_PER_USER", 20, int)
         self.DUE_SOON_HOURS = env("DUE_SOON_HOURS", 24, int)
+        # A project's members are cached this long: a removal reaches every channel within it.
+        self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)
         self.REDISPATCH_AFTER_SECONDS = env("REDISPATCH_AFTER_SECONDS", 900, int)

@@ -7,7 +7,10 @@ commit, :func:`dispatch_emails` hands their ids to ``notification.send_email``. 
 hand-over fails (broker down), ``notification.redispatch_pending`` sends them later.
 
 Everything a batch needs is fetched once per batch: preferences in one query, templates
-in one, existing rows in one each, and contact details in one call to the user service.
+in one, existing rows in one each, contact details in one call to the user service, and
+each project's members in one call to project-task. Nobody hears about a project they
+can no longer see (:mod:`services.notification.audience`): no notification or e-mail is
+made for them, and an e-mail's project goes with it, checked again when it is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from services.notification import directory
+from services.notification.audience import may_hear
 from services.notification.catalog import DEFAULT_TEMPLATES
 from services.notification.extensions import db
 from services.notification.models import EmailDelivery, Notification, NotificationTemplate
@@ -44,6 +48,11 @@ class Notice:
     data: dict[str, Any] = field(default_factory=dict)
     actor_id: int | None = None
     template: TemplateText | None = None
+
+    @property
+    def project_id(self) -> int | None:
+        """The project this is news about, if any."""
+        return self.data.get("project_id")
 
     def audience(self) -> list[int]:
         """Recipients once each, never the actor."""
@@ -89,6 +98,10 @@ def notify(notices: Sequence[Notice]) -> Notified:
     templates = templates_named(n.kind for n in notices if n.template is None)
     preferences = preferences_of(user_ids)
     people = directory.contacts(user_ids)
+    hearing = {
+        project_id: may_hear(project_id, user_ids, people)
+        for project_id in {notice.project_id for notice in notices}
+    }
     event_ids = {notice.event_id for notice in notices}
     notified = {
         (row.user_id, row.event_id)
@@ -108,8 +121,8 @@ def notify(notices: Sequence[Notice]) -> Notified:
             continue
         for user_id in audiences[id(notice)]:
             person = people.get(user_id)
-            if person is None:
-                continue  # no such user (any more)
+            if person is None or user_id not in hearing[notice.project_id]:
+                continue  # no such user (any more), or no longer in the project
             wants = preferences[user_id].get(notice.kind, {"in_app": True, "email": True})
             in_app = template.channel != "email" and wants["in_app"]
             in_app = in_app and (user_id, notice.event_id) not in notified
@@ -140,6 +153,7 @@ def notify(notices: Sequence[Notice]) -> Notified:
                     subject=rendered.subject,
                     body=rendered.body,
                     event_id=notice.event_id,
+                    project_id=notice.project_id,
                 )
                 db.session.add(delivery)
                 deliveries.append(delivery)

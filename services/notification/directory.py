@@ -2,9 +2,9 @@
 :mod:`services.common.contracts`):
 
 - user service: ``GET /internal/users?ids=1,2`` (contact details, one call per batch);
-- project-task: ``GET /internal/projects/{id}/members`` (who may receive a project's
-  events on a webhook) and ``GET /internal/tasks/due-soon?hours=24`` (open tasks with an
-  assignee due within the window).
+- project-task: ``GET /internal/tasks/due-soon?hours=24`` (open tasks with an assignee
+  due within the window); a project's members are asked in
+  :mod:`services.notification.audience`.
 
 A failure raises :class:`~services.common.errors.ServiceUnavailable`, which jobs retry.
 """
@@ -15,13 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.contracts import DueTaskListSchema, MemberListSchema, UserListSchema
+from services.common.contracts import DueTaskListSchema, UserListSchema
 from services.common.http import call_service
 
 BATCH = 500
 
 _users_schema = UserListSchema()
-_members_schema = MemberListSchema()
 _due_schema = DueTaskListSchema()
 
 
@@ -57,14 +56,6 @@ def contacts(user_ids: Iterable[int]) -> dict[int, Contact]:
                 item["is_active"],
             )
     return found
-
-
-def project_member_ids(project_id: int) -> set[int]:
-    """Ids of a project's members (empty if the project is gone)."""
-    answer = call_service(
-        "project-task", f"/internal/projects/{project_id}/members", _members_schema, missing_ok=True
-    )
-    return {item["user_id"] for item in answer["items"]} if answer else set()
 
 
 def tasks_due_soon(hours: int) -> list[dict[str, Any]]:

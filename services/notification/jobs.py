@@ -4,6 +4,9 @@
   deliveries, once per ``event_id``;
 - ``notification.send_email``: one e-mail row → SMTP, at most once;
 - ``notification.deliver_webhook``: one webhook delivery → a signed POST;
+
+both withheld when their recipient may no longer hear about the project the news is
+about (:mod:`services.notification.audience`), asked right before each attempt;
 - ``notification.notify_webhook_disabled``: tell an owner their webhook was disabled;
 - ``notification.send_due_soon_reminders``: beat, hourly;
 - ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
@@ -36,6 +39,7 @@ from services.common.db import utcnow
 from services.common.errors import ServiceUnavailable
 from services.common.retry import backoff, retried_task
 from services.notification import directory
+from services.notification.audience import may_hear
 from services.notification.consumer import EnvelopeSchema, Outcome, handle_event
 from services.notification.delivery import (
     Notice,
@@ -55,6 +59,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = (requests.RequestException, ServiceUnavailable, OperationalError, InterfaceError)
 REDACTED = "(removed once sent: it held a one-time secret)"
+WITHHELD = "Not sent: the recipient is no longer a member of the project."
 # E-mails and webhook deliveries wait at most this long between two attempts.
 DELIVERY_BACKOFF_CAP = 3600.0
 
@@ -102,6 +107,14 @@ def _message_of(delivery: EmailDelivery) -> Message:
     return message
 
 
+def _no_longer_hears(project_id: int | None, user_id: int | None) -> bool:
+    """Whether the recipient may no longer hear about the project (the one rule of
+    :mod:`services.notification.audience`); ServiceUnavailable when it cannot be told."""
+    if project_id is None or user_id is None:
+        return False
+    return user_id not in may_hear(project_id, [user_id])
+
+
 def _settle_email(delivery: EmailDelivery, status: str) -> None:
     delivery.status = status
     if delivery.redact_body:
@@ -139,6 +152,24 @@ def send_email(self, delivery_id: int, attempt: int | None = None) -> None:
         # A later job (redispatched, or this retry redelivered) tried it since: one
         # chain of retries per e-mail carries on, however long the SMTP server is away.
         db.session.rollback()
+        return
+    try:
+        withheld = _no_longer_hears(delivery.project_id, delivery.user_id)
+    except ServiceUnavailable as exc:
+        # Sent only once membership is known: not an attempt, tried again later.
+        db.session.commit()
+        config = current_app.config
+        countdown = backoff(
+            delivery.attempts + 1,
+            base=config["EMAIL_RETRY_BASE_SECONDS"],
+            cap=config["EMAIL_RETRY_MAX_SECONDS"],
+        )
+        retry = {"args": [delivery_id], "kwargs": {"attempt": delivery.attempts}}
+        raise self.retry(exc=exc, countdown=countdown, **retry) from exc
+    if withheld:
+        delivery.last_error = WITHHELD
+        _settle_email(delivery, "withheld")
+        db.session.commit()
         return
     delivery.attempts += 1
     try:
@@ -214,6 +245,14 @@ def deliver_webhook(self, delivery_id: int) -> None:
     webhook = delivery.webhook
     if not webhook.is_active:
         delivery.status, delivery.last_error = "failed", "The webhook is disabled."
+        db.session.commit()
+        return
+    try:
+        withheld = _no_longer_hears(delivery.payload.get("project_id"), webhook.owner_id)
+    except ServiceUnavailable as exc:
+        raise _retry_later(self, delivery.attempts + 1, "WEBHOOK_RETRY_BASE_SECONDS", exc) from exc
+    if withheld:
+        delivery.status, delivery.last_error = "withheld", WITHHELD
         db.session.commit()
         return
     delivery.attempts += 1

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     ProcessedEventMixin,
@@ -17,8 +18,9 @@ from services.common.db import (
 )
 from services.notification.extensions import db
 
-DELIVERY_STATUSES = ("pending", "sent", "failed")
-WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed")
+# "withheld": not sent, because the recipient may no longer hear about its project.
+DELIVERY_STATUSES = ("pending", "sent", "failed", "withheld")
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed", "withheld")
 
 
 class Notification(db.Model):
@@ -39,6 +41,7 @@ class Notification(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),
         sa.Index("ix_notifications_user_read_at", "user_id", "read_at"),
+        NO_ID_REUSE,
     )
 
 
@@ -61,6 +64,8 @@ class EmailDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     event_id: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    # The project the e-mail is news about: checked again right before it is sent.
+    project_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
@@ -71,6 +76,7 @@ class EmailDelivery(db.Model):
         sa.UniqueConstraint(
             "event_id", "recipient", "template", name="uq_email_deliveries_event_recipient"
         ),
+        NO_ID_REUSE,
     )
 
 
@@ -84,6 +90,8 @@ class NotificationTemplate(TimestampMixin, db.Model):
     subject: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     channel: Mapped[str] = mapped_column(sa.String(16), default="both", nullable=False)
+
+    __table_args__ = NO_ID_REUSE
 
 
 class NotificationPreference(db.Model):
@@ -99,6 +107,7 @@ class NotificationPreference(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "event_type", name="uq_notification_preferences_user_type"),
+        NO_ID_REUSE,
     )
 
 
@@ -116,6 +125,13 @@ class Webhook(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True, nullable=False, index=True)
     failure_count: Mapped[int] = mapped_column(default=0, nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its place among the owner's WEBHOOKS_MAX_PER_USER (services.common.caps).
+    cap_slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
+
+    __table_args__ = (
+        sa.Index("uq_webhooks_owner_id_cap_slot", "owner_id", "cap_slot", unique=True),
+        NO_ID_REUSE,
+    )
 
 
 class WebhookDelivery(db.Model):
@@ -146,6 +162,7 @@ class WebhookDelivery(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+        NO_ID_REUSE,
     )
 
 

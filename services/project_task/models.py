@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from services.common.contracts import PRIORITIES
-from services.common.db import IdempotencyRecordMixin, OutboxEventMixin, TimestampMixin, UTCDateTime
+from services.common.db import (
+    NO_ID_REUSE,
+    IdempotencyRecordMixin,
+    OutboxEventMixin,
+    TimestampMixin,
+    UTCDateTime,
+)
 from services.project_task.extensions import db
 
 
@@ -42,6 +48,7 @@ class Project(TimestampMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_projects_created_at", "created_at"),
         sa.Index("ix_projects_updated_at", "updated_at"),
+        NO_ID_REUSE,
     )
 
 
@@ -95,6 +102,7 @@ class Task(TimestampMixin, db.Model):
         sa.Index("ix_tasks_updated_at", "updated_at"),
         sa.Index("ix_tasks_project_id_status", "project_id", "status"),
         sa.Index("ix_tasks_project_id_created_at", "project_id", "created_at"),
+        NO_ID_REUSE,
     )
 
     @property

@@ -76,6 +76,7 @@ def event_data(report: Report) -> dict[str, Any]:
 def _finish(report: Report, status: str, event_type: str) -> None:
     now = utcnow()
     report.status = status
+    report.cap_slot = None  # no longer active: the requester may ask for another
     report.finished_at = now
     report.expires_at = now + timedelta(days=current_app.config["REPORT_TTL_DAYS"])
     record_event(

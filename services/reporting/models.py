@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import (
+    NO_ID_REUSE,
     FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
@@ -55,12 +56,17 @@ class Report(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # While a requested report is pending or running: its place among the requester's
+    # REPORTS_MAX_ACTIVE_PER_USER (services.common.caps); a scheduled one takes none.
+    cap_slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
 
     # "My reports, newest first"; the beat jobs find reports by status and age.
     __table_args__ = (
+        sa.Index("uq_reports_requester_id_cap_slot", "requester_id", "cap_slot", unique=True),
         sa.Index("ix_reports_requester_id_created_at", "requester_id", "created_at", "id"),
         sa.Index("ix_reports_status_created_at", "status", "created_at"),
         sa.Index("ix_reports_created_at", "created_at", "id"),
+        NO_ID_REUSE,
     )
 
 
@@ -80,9 +86,13 @@ class ReportSchedule(TimestampMixin, db.Model):
     hour: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its place among the owner's REPORT_SCHEDULES_MAX_PER_USER (services.common.caps).
+    cap_slot: Mapped[int | None] = mapped_column(sa.SmallInteger)
 
     __table_args__ = (
+        sa.Index("uq_report_schedules_owner_id_cap_slot", "owner_id", "cap_slot", unique=True),
         sa.Index("ix_report_schedules_owner_id_created_at", "owner_id", "created_at", "id"),
+        NO_ID_REUSE,
     )
 
 

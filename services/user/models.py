@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.db import (
+    NO_ID_REUSE,
     IdempotencyRecordMixin,
     OutboxEventMixin,
     TimestampMixin,
@@ -35,6 +36,8 @@ class User(TimestampMixin, db.Model):
 
     sessions: Mapped[list[LoginSession]] = relationship(back_populates="user")
 
+    __table_args__ = NO_ID_REUSE
+
 
 class LoginSession(db.Model):
     """One login: the family of refresh tokens rotated from it, and its access tokens."""
@@ -61,6 +64,8 @@ class PasswordResetToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = NO_ID_REUSE
 
 
 class OutboxEvent(OutboxEventMixin, db.Model):

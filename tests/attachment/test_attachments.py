@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from services.attachment.models import IdempotencyRecord
+from tests.support.probes import answers_alike, record_calls
 
 PROBLEM = "application/problem+json"
 
@@ -202,6 +203,32 @@ class BodyThatRunsOnFirstRead(io.BytesIO):
     def readinto(self, buffer) -> int:
         self._first_read()
         return super().readinto(buffer)
+
+
+def test_a_hidden_attachment_answers_exactly_like_one_that_never_existed(
+    client, people, upload, monkeypatch
+):
+    """Same status, body (but its request id) and headers, after the same calls to
+    project-task, for every verb: the first look at each asks project-task once, the
+    next ones are answered from the cache."""
+    hidden = upload().json["id"]
+    missing = hidden + 1_000_000
+    calls = record_calls(monkeypatch, "/internal/tasks/")
+    attempts = [
+        ("GET", "", {}),
+        ("GET", "/download", {}),
+        ("GET", "/download", {"headers": {"If-None-Match": '"0"'}}),
+        ("DELETE", "", {}),
+        ("DELETE", "", {"headers": {"If-Match": '"0"'}}),
+    ]
+    urls = (f"/api/attachments/{hidden}", f"/api/attachments/{missing}")
+
+    status, body, _, _ = answers_alike(client, calls, urls, attempts, people.stranger.headers)
+
+    assert (status, body["detail"]) == (404, "No such attachment.")
+    assert (
+        client.get(f"/api/attachments/{hidden}", headers=people.member.headers).status_code == 200
+    )
 
 
 def test_an_upload_whose_task_is_deleted_while_it_streams_is_refused_and_kept_nowhere(

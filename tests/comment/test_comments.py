@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.comment.models import Comment, OutboxEvent
+from tests.support.probes import answers_alike, record_calls
 
 PROBLEM = "application/problem+json"
 
@@ -88,6 +89,30 @@ def test_a_stranger_gets_404_for_everything(client, team, people, post_comment, 
     missing = client.get("/api/tasks/999999/comments", headers=people.member.headers)
     assert missing.status_code == 404
     assert client.get("/api/comments/999999", headers=people.member.headers).status_code == 404
+
+
+def test_a_hidden_comment_answers_exactly_like_one_that_never_existed(
+    client, people, post_comment, monkeypatch
+):
+    """Same status, body (but its request id) and headers, after the same calls to
+    project-task, for every verb: the first look at each asks project-task once, the
+    next ones are answered from the cache."""
+    hidden = post_comment()["id"]
+    missing = hidden + 1_000_000
+    calls = record_calls(monkeypatch, "/internal/tasks/")
+    attempts = [
+        ("GET", "", {}),
+        ("PUT", "", {"json": {"content": "Mine now"}}),
+        ("PATCH", "", {"json": {"content": "Mine now"}}),
+        ("DELETE", "", {}),
+        ("DELETE", "", {"headers": {"If-Match": '"0"'}}),
+    ]
+    urls = (f"/api/comments/{hidden}", f"/api/comments/{missing}")
+
+    status, body, _, _ = answers_alike(client, calls, urls, attempts, people.stranger.headers)
+
+    assert (status, body["detail"]) == (404, "No such comment.")
+    assert client.get(f"/api/comments/{hidden}", headers=people.member.headers).status_code == 200
 
 
 def test_without_a_token_it_is_401(client, team):
@@ -218,7 +243,7 @@ def test_a_page_of_authors_costs_one_call_to_the_user_service(
     for index, author in enumerate(authors):
         post_comment(f"comment {index}", by=author)
     app.extensions["profile_directory"].clear()
-    calls = count_user_lookups(monkeypatch)
+    calls = record_calls(monkeypatch, "/internal/users")
 
     first = client.get(f"{team.url}?per_page=3", headers=people.viewer.headers)
     second = client.get(f"{team.url}?per_page=3&page=2", headers=people.viewer.headers)
@@ -233,29 +258,11 @@ def test_a_page_of_authors_costs_one_call_to_the_user_service(
     assert everything.json["total"] == 5 and len(calls) == 2
 
 
-def count_user_lookups(monkeypatch, path: str = "/internal/users") -> list[str]:
-    """Record every URL this process calls whose path contains ``path``."""
-    from services.common.http import http_session
-
-    session = http_session()
-    original = session.request
-    calls: list[str] = []
-
-    def counting(method, url, *args, **kwargs):
-        if path in url:
-            params = kwargs.get("params") or {}
-            calls.append(url + "?" + "&".join(f"{k}={v}" for k, v in params.items()))
-        return original(method, url, *args, **kwargs)
-
-    monkeypatch.setattr(session, "request", counting)
-    return calls
-
-
 def test_task_access_is_asked_once_per_task_and_user_for_a_few_seconds(
     client, team, people, post_comment, monkeypatch
 ):
     comment = post_comment()
-    calls = count_user_lookups(monkeypatch, "/internal/tasks/")
+    calls = record_calls(monkeypatch, "/internal/tasks/")
 
     for _ in range(3):
         assert client.get(team.url, headers=people.viewer.headers).status_code == 200

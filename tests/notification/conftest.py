@@ -6,7 +6,10 @@ service's jobs in the test process."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,6 +32,7 @@ from tests.support.servers import (
     serve,
     start_smtp,
 )
+from tests.support.worker import celery_worker
 
 QUEUE = SERVICES["notification"].queue
 
@@ -41,6 +45,8 @@ TEST_SETTINGS = {
     "EMAIL_RETRY_BASE_SECONDS": 0.2,
     "RATELIMIT_USER": "100000/minute",
 }
+# Settings a test may change that a worker process is handed too.
+WORKER_SETTINGS = ("MEMBERSHIP_CACHE_SECONDS",)
 
 
 @pytest.fixture(scope="session")
@@ -64,22 +70,51 @@ def project_task():
     server.close()
 
 
-@pytest.fixture(scope="session")
-def _notification_app(backing, user_service, smtp, project_task):
+def notification_app(
+    backing, name: str, user_url: str, project_task_url: str, smtp, **settings: Any
+) -> Any:
+    """The notification service on a new database ``name``, migrated, with a real user
+    service and SMTP server; ``settings`` over :data:`TEST_SETTINGS`."""
     config = configure_for_tests(
         Config(),
-        backing.database_url("notification"),
+        backing.database_url(name),
         backing.redis_url,
-        USER_SERVICE_URL=user_service.url,
-        PROJECT_TASK_SERVICE_URL=project_task.url,
+        USER_SERVICE_URL=user_url,
+        PROJECT_TASK_SERVICE_URL=project_task_url,
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp.port,
-        **TEST_SETTINGS,
+        **{**TEST_SETTINGS, **settings},
     )
     app = create_app(config)
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
     return app
+
+
+@contextmanager
+def notification_worker(app, log_path: Path, smtp) -> Iterator[Any]:
+    """A real notification worker process on ``app``'s database, Redis, services and
+    settings, its queue emptied of earlier tests' jobs first."""
+    with app.app_context():
+        get_redis().delete(QUEUE)
+    config = app.config
+    settings = {key: str(config[key]).lower() for key in (*TEST_SETTINGS, *WORKER_SETTINGS)}
+    with celery_worker(
+        "notification",
+        app,
+        log_path,
+        USER_SERVICE_URL=config["USER_SERVICE_URL"],
+        PROJECT_TASK_SERVICE_URL=config["PROJECT_TASK_SERVICE_URL"],
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp.port),
+        **settings,
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def _notification_app(backing, user_service, smtp, project_task):
+    return notification_app(backing, "notification", user_service.url, project_task.url, smtp)
 
 
 def _seed_default_templates() -> None:
@@ -100,9 +135,16 @@ def _seed_default_templates() -> None:
 
 
 @pytest.fixture
-def app(_notification_app, smtp, receiver, project_task):
+def app(_notification_app, smtp, receiver, project_task, people):
+    # Project 1, the events' default, has alice, bob and carol as members (a test may
+    # script others before its first event).
+    project_task.members[1] = [
+        {"user_id": person.id, "role": "member"}
+        for person in (people.alice, people.bob, people.carol)
+    ]
     # No app context is held during the test: each request gets its own, as in production.
     yield _notification_app
+    _notification_app.extensions["project_members"].clear()
     with _notification_app.app_context():
         empty_tables(db)
         _seed_default_templates()

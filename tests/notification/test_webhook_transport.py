@@ -167,6 +167,51 @@ def test_a_delivery_reaches_the_checked_address_under_its_host_name(
         assert session.scalar(select(WebhookDelivery.status)) == "delivered"
 
 
+@pytest.mark.parametrize(
+    "later", ["100.64.0.1", "198.18.0.9", "::ffff:a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:a00:1::1"]
+)
+def test_a_name_moved_to_a_non_global_address_after_saving_gets_no_delivery(
+    client,
+    app,
+    jobs,
+    receiver,
+    project_task,
+    database,
+    people,
+    dns,
+    receiver_counts_as_public,
+    monkeypatch,
+    later,
+):
+    """Saved while the name answered the (public) receiver; by the delivery it answers an
+    address no webhook may reach: the delivery is refused without a connection."""
+    connected_to = []
+    real_connect = urllib3.util.connection.create_connection
+
+    def recording(address, *args, **kwargs):
+        connected_to.append(address)
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", recording)
+    dns.answers = [["127.0.0.1"]]
+    with private_targets_refused(app):
+        hook = create_webhook(client, people.alice, named(receiver.url) + "/in")
+        project_task.members[1] = [{"user_id": people.alice.id, "role": "member"}]
+        jobs.consume(assigned_event(people.bob, people.carol))
+        dns.answers = [[later]]
+        assert jobs.deliver_webhooks() == 1
+
+    receiver_port = int(receiver.url.rsplit(":", 1)[1])
+    assert receiver.requests == []
+    assert [address for address in connected_to if address[1] == receiver_port] == []
+    with database() as session:
+        delivery = session.scalar(select(WebhookDelivery))
+        assert delivery.status == "failed" and delivery.last_error.startswith("Refused")
+    assert dns.lookups == 2
+    current = client.get(f"/api/webhooks/{hook['id']}", headers=people.alice.headers).json
+    assert current["failure_count"] == 1
+
+
 def test_a_name_that_stops_resolving_is_retried_not_counted_as_refused(
     client, app, jobs, receiver, project_task, database, people, dns, receiver_counts_as_public
 ):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -231,34 +233,102 @@ def test_a_reenabled_webhook_starts_with_a_clean_record(client, database, receiv
     assert response.json["failure_count"] == 0 and response.json["disabled_at"] is None
 
 
+# Every address a webhook must not reach: no global route, or one carried inside an
+# IPv6 address. Each is given literally, so the real resolver answers it as it is.
+NON_GLOBAL_ADDRESSES = [
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.5.4",
+    "192.168.0.10",
+    "169.254.169.254",  # link-local: cloud metadata
+    "100.64.0.1",  # shared address space: some clouds' metadata
+    "100.100.100.200",  # shared address space: Alibaba Cloud's metadata
+    "100.127.255.254",
+    "0.0.0.0",
+    "0.1.2.3",
+    "192.0.0.8",  # IETF protocol assignments
+    "192.0.2.10",  # documentation
+    "198.51.100.7",
+    "203.0.113.9",
+    "198.18.0.1",  # benchmarking
+    "198.19.255.254",
+    "224.0.0.1",  # multicast
+    "239.255.255.250",
+    "240.0.0.1",  # reserved
+    "255.255.255.255",
+    "[::1]",
+    "[::]",
+    "[::ffff:127.0.0.1]",  # IPv4-mapped
+    "[::ffff:100.64.0.1]",
+    "[::ffff:a9fe:a9fe]",
+    "[::100.64.0.1]",  # IPv4-compatible
+    "[::ffff:0:a00:1]",  # IPv4-translated
+    "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+    "[64:ff9b::6440:1]",  # NAT64 of 100.64.0.1
+    "[64:ff9b:1::a00:1]",  # local-use NAT64
+    "[2002:a9fe:a9fe::1]",  # 6to4 of 169.254.169.254
+    "[2002:6440:1::1]",  # 6to4 of 100.64.0.1
+    "[2002:c0a8:1::1]",  # 6to4 of 192.168.0.1
+    "[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # Teredo, client 10.0.0.1
+    "[2001:db8::1]",  # documentation
+    "[3fff::1]",
+    "[fc00::1]",  # unique local
+    "[fd12:3456::1]",
+    "[fe80::1]",  # link-local
+    "[fec0::1]",  # site-local
+    "[ff02::1]",  # multicast
+    "[ff0e::1]",
+    "[100::1]",  # discard-only
+]
+
+
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:9/hook",
         "http://localhost/hook",
-        "http://10.1.2.3/hook",
-        "http://192.168.0.10/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as one number
+        "http://0x7f.1/hook",
         "http://169.254.169.254/latest/meta-data",
-        "http://[::1]/hook",
-        "http://[::ffff:127.0.0.1]/hook",
-        "http://0.0.0.0/hook",
+        "http://127.0.0.1:9/hook",
+        *(f"https://{address}/hook" for address in NON_GLOBAL_ADDRESSES),
     ],
 )
-def test_private_targets_are_refused_unless_allowed(client, app, people, url):
+def test_non_global_targets_are_refused_unless_allowed(client, app, people, url):
     with private_targets_refused(app):
         response = client.post(
             PATH, json={"url": url, "event_types": ["task.assigned"]}, headers=people.alice.headers
         )
-    assert response.status_code == 422
+    assert response.status_code == 422, response.json
     assert "url" in response.json["errors"]
+    assert client.get(PATH, headers=people.alice.headers).json["total"] == 0
 
 
-def test_a_public_address_is_accepted_when_private_ones_are_refused(client, app, people):
+@pytest.mark.parametrize("address", ["100.64.0.1", "[64:ff9b::a9fe:a9fe]", "[2002:6440:1::1]"])
+def test_a_webhook_cannot_be_moved_to_a_non_global_address(client, app, people, address):
+    with private_targets_refused(app):
+        hook = create_webhook(client, people.alice, "https://93.184.215.14/hook")
+        response = client.patch(
+            f"{PATH}/{hook['id']}",
+            json={"url": f"https://{address}/hook"},
+            headers=people.alice.headers,
+        )
+    assert response.status_code == 422
+    current = client.get(f"{PATH}/{hook['id']}", headers=people.alice.headers).json
+    assert current["url"] == "https://93.184.215.14/hook"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.215.14/hook",
+        "https://[2606:4700:4700::1111]/hook",
+        "https://[2002:5db8:d70e::1]/hook",  # 6to4 of a public address
+    ],
+)
+def test_global_addresses_are_accepted(client, app, people, url):
     with private_targets_refused(app):
         response = client.post(
-            PATH,
-            json={"url": "https://93.184.215.14/hook", "event_types": ["task.assigned"]},
-            headers=people.alice.headers,
+            PATH, json={"url": url, "event_types": ["task.assigned"]}, headers=people.alice.headers
         )
     assert response.status_code == 201, response.json
 
@@ -284,3 +354,30 @@ def test_delivery_to_a_private_address_is_refused_at_send_time(
             f"{PATH}/{hook['id']}", json={"url": receiver.url + "/x"}, headers=people.root.headers
         )
     assert response.status_code == 422
+
+
+def test_webhooks_stop_at_the_cap_even_when_registered_at_once(
+    app, client, receiver, people, monkeypatch
+):
+    limit = 5
+    monkeypatch.setitem(app.config, "WEBHOOKS_MAX_PER_USER", limit)
+    start = threading.Barrier(limit + 5)
+    body = {"url": receiver.url + "/many", "event_types": ["task.assigned"]}
+
+    def post(_):
+        each = app.test_client()
+        start.wait()
+        return each.post(PATH, json=body, headers=people.carol.headers)
+
+    with ThreadPoolExecutor(max_workers=limit + 5) as pool:
+        responses = list(pool.map(post, range(limit + 5)))
+
+    assert sorted(r.status_code for r in responses) == [201] * limit + [409] * 5
+    refused = next(r for r in responses if r.status_code == 409)
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["code"] == "too_many_webhooks"
+    assert client.get(PATH, headers=people.carol.headers).json["total"] == limit
+    assert client.post(PATH, json=body, headers=people.bob.headers).status_code == 201
+    kept = next(r for r in responses if r.status_code == 201).json["id"]
+    assert client.delete(f"{PATH}/{kept}", headers=people.carol.headers).status_code == 204
+    assert client.post(PATH, json=body, headers=people.carol.headers).status_code == 201

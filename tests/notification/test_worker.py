@@ -9,31 +9,17 @@ import requests
 from sqlalchemy import select
 
 from scripts.toolkit.waiting import wait_for as wait_until
-from services.common.redis_store import get_redis
 from services.common.registry import SERVICES
 from services.notification.models import FailedJob, WebhookDelivery
-from tests.notification.conftest import TEST_SETTINGS, envelope, task_data
-from tests.support.worker import celery_worker
+from tests.notification.conftest import envelope, notification_worker, task_data
 
 QUEUE = SERVICES["notification"].queue
 
 
 @pytest.fixture(scope="module")
-def worker(_notification_app, user_service, smtp, project_task, tmp_path_factory):
-    app = _notification_app
-    with app.app_context():
-        get_redis().delete(QUEUE)  # nothing left over from earlier tests
-    settings = {key: str(value).lower() for key, value in TEST_SETTINGS.items()}
-    with celery_worker(
-        "notification",
-        app,
-        tmp_path_factory.mktemp("worker") / "worker.log",
-        USER_SERVICE_URL=user_service.url,
-        PROJECT_TASK_SERVICE_URL=project_task.url,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp.port),
-        **settings,
-    ) as process:
+def worker(_notification_app, smtp, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    with notification_worker(_notification_app, log_path, smtp) as process:
         yield process
 
 

@@ -3,11 +3,15 @@ shows, access-checked first and cached per user (and project), never across user
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from tests.reporting.factories import STATUSES, team_project, today
+from tests.support.probes import record_calls
 
 
 @pytest.fixture
@@ -96,13 +100,68 @@ def test_the_dashboard_cache_is_per_user(client, project, people, project_task_s
 
     project_task_service.task(project, people.owner)
     cached = client.get("/api/reports/quick/dashboard", headers=people.member.headers)
-    fresh = client.get(
-        "/api/reports/quick/dashboard",
-        headers={**people.member.headers, "Cache-Control": "no-cache"},
-    )
     assert cached.json["tasks"]["total"] == first.json["tasks"]["total"]
-    assert fresh.headers["X-Cache"] == "miss"
+
+
+def test_no_cache_recomputes_only_an_answer_older_than_the_refresh_interval(
+    app, client, project, people, project_task_service, monkeypatch
+):
+    monkeypatch.setitem(app.config, "QUICK_REFRESH_SECONDS", 1.0)
+    url = "/api/reports/quick/dashboard"
+    no_cache = {**people.member.headers, "Cache-Control": "no-cache"}
+    first = client.get(url, headers=people.member.headers)
+    project_task_service.task(project, people.owner)
+
+    pressed = [client.get(url, headers=no_cache) for _ in range(10)]
+
+    assert {r.headers["X-Cache"] for r in pressed} == {"hit"}
+    assert {r.json["tasks"]["total"] for r in pressed} == {first.json["tasks"]["total"]}
+    time.sleep(1.1)
+    fresh = client.get(url, headers=no_cache)
+    again = client.get(url, headers=no_cache)
+    assert fresh.headers["X-Cache"] == "miss" and again.headers["X-Cache"] == "hit"
     assert fresh.json["tasks"]["total"] == first.json["tasks"]["total"] + 1
+
+
+def test_query_strings_and_other_headers_do_not_make_a_new_answer(client, project, people):
+    url = f"/api/reports/quick/project-summary/{project['id']}"
+    first = client.get(url, headers=people.member.headers)
+    variants = [
+        client.get(f"{url}?_={n}&nocache=true", headers=people.member.headers) for n in range(5)
+    ]
+    variants.append(
+        client.get(
+            url,
+            headers={**people.member.headers, "Pragma": "no-cache", "Cache-Control": "max-age=0"},
+        )
+    )
+
+    assert first.headers["X-Cache"] == "miss"
+    assert {r.headers["X-Cache"] for r in variants} == {"hit"}
+    assert all(r.json == first.json for r in variants)
+
+
+@pytest.mark.parametrize("view", ["dashboard", "project-summary"])
+def test_fifty_requests_missing_at_once_compute_the_answer_once(
+    app, project, people, monkeypatch, view
+):
+    path = "dashboard" if view == "dashboard" else f"project-summary/{project['id']}"
+    calls = record_calls(monkeypatch, f"/internal/reports/{path.split('/')[0]}")
+    start = threading.Barrier(50)
+
+    def ask(_):
+        client = app.test_client()
+        start.wait()
+        return client.get(f"/api/reports/quick/{path}", headers=people.member.headers)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(ask, range(50)))
+
+    assert [r.status_code for r in responses] == [200] * 50
+    states = [r.headers["X-Cache"] for r in responses]
+    assert (states.count("miss"), states.count("hit")) == (1, 49)
+    assert len(calls) == 1
+    assert all(r.json == responses[0].json for r in responses)
 
 
 def test_a_cached_project_summary_is_not_served_to_a_non_member(client, project, people):

@@ -4,12 +4,16 @@ numbers checked against what the project-task API shows for the same data."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
 from services.reporting import documents
 from services.reporting.models import OutboxEvent, Report
 from tests.reporting.factories import PRIORITIES, STATUSES, team_project
+from tests.support.probes import record_calls
 from tests.support.volumes import files_in, fill, small_volume
 
 FORMATS = ("json", "csv", "pdf")
@@ -519,3 +523,67 @@ def test_expired_reports_lose_their_file_and_answer_410(
     assert shown["status"] == "expired" and shown["download_url"] is None
     download = client.get(f"/api/reports/{report['id']}/download", headers=people.member.headers)
     assert download.status_code == 410
+
+
+def post_reports(app, account, project: dict, count: int) -> list:
+    """``count`` report requests by ``account`` sent at the same moment, each on its own
+    thread and client."""
+    start = threading.Barrier(count)
+    body = {"type": "project_summary", "params": {"project_id": project["id"]}}
+
+    def post(_):
+        client = app.test_client()
+        start.wait()
+        return client.post("/api/reports", json=body, headers=account.headers)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(post, range(count)))
+
+
+def test_twenty_requests_at_once_get_no_more_than_the_cap_of_active_reports(
+    app, client, project, people, monkeypatch
+):
+    limit = app.config["REPORTS_MAX_ACTIVE_PER_USER"]
+
+    responses = post_reports(app, people.member, project, 20)
+
+    accepted = [r for r in responses if r.status_code == 202]
+    refused = [r for r in responses if r.status_code == 429]
+    assert (len(accepted), len(refused)) == (limit, 20 - limit)
+    for response in refused:
+        assert response.mimetype == "application/problem+json"
+        assert response.json["code"] == "too_many_reports"
+        assert int(response.headers["Retry-After"]) > 0
+    mine = client.get("/api/reports?status=pending,running", headers=people.member.headers)
+    assert mine.json["total"] == limit
+    # At the cap, a request is refused before it costs a call to project-task.
+    calls = record_calls(monkeypatch, "/internal/")
+    again = client.post(
+        "/api/reports",
+        json={"type": "project_summary", "params": {"project_id": project["id"]}},
+        headers=people.member.headers,
+    )
+    assert again.status_code == 429 and calls == []
+    # Someone else's reports are not held back by this user's.
+    other = client.post(
+        "/api/reports",
+        json={"type": "project_summary", "params": {"project_id": project["id"]}},
+        headers=people.owner.headers,
+    )
+    assert other.status_code == 202
+
+
+def test_a_finished_or_deleted_report_makes_room_for_another(
+    app, client, project, people, generate
+):
+    limit = app.config["REPORTS_MAX_ACTIVE_PER_USER"]
+    body = {"type": "project_summary", "params": {"project_id": project["id"]}}
+    ids = [r.json["id"] for r in post_reports(app, people.member, project, limit)]
+    assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 429
+
+    generate(ids[0])
+    assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 202
+    assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 429
+    assert client.delete(f"/api/reports/{ids[1]}", headers=people.member.headers).status_code == 204
+    assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 202
+    assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 429

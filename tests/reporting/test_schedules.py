@@ -3,6 +3,8 @@ due, and delivered by e-mail (the completion event says so)."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,3 +114,57 @@ def test_due_schedules_make_reports_that_are_emailed(
         schedule["next_run_at"]
     ) + timedelta(days=1)
     assert shown.json["last_run_at"] is not None
+
+
+def test_schedules_stop_at_the_cap_even_when_requested_at_once(app, client, people, monkeypatch):
+    limit = 5
+    monkeypatch.setitem(app.config, "REPORT_SCHEDULES_MAX_PER_USER", limit)
+    body = {"type": "overdue_tasks", "frequency": "daily"}
+    start = threading.Barrier(limit + 5)
+
+    def post(_):
+        each = app.test_client()
+        start.wait()
+        return each.post("/api/report-schedules", json=body, headers=people.member.headers)
+
+    with ThreadPoolExecutor(max_workers=limit + 5) as pool:
+        responses = list(pool.map(post, range(limit + 5)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * limit + [409] * 5
+    refused = next(r for r in responses if r.status_code == 409)
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["code"] == "too_many_schedules"
+    assert client.get("/api/report-schedules", headers=people.member.headers).json["total"] == limit
+    assert (
+        client.post("/api/report-schedules", json=body, headers=people.owner.headers).status_code
+        == 201
+    )
+    first = next(r for r in responses if r.status_code == 201).json["id"]
+    assert (
+        client.delete(f"/api/report-schedules/{first}", headers=people.member.headers).status_code
+        == 204
+    )
+    again = client.post("/api/report-schedules", json=body, headers=people.member.headers)
+    assert again.status_code == 201
+
+
+def test_scheduled_reports_do_not_count_against_the_cap_of_requested_ones(
+    app, client, project, people
+):
+    body = {"type": "overdue_tasks", "frequency": "daily"}
+    for _ in range(app.config["REPORTS_MAX_ACTIVE_PER_USER"] + 1):
+        assert (
+            client.post(
+                "/api/report-schedules", json=body, headers=people.member.headers
+            ).status_code
+            == 201
+        )
+    with app.app_context():
+        made = run_schedules(datetime.now(UTC) + timedelta(days=2))
+
+    assert len(made) == app.config["REPORTS_MAX_ACTIVE_PER_USER"] + 1
+    report = {"type": "overdue_tasks", "params": {}}
+    assert (
+        client.post("/api/reports", json=report, headers=people.member.headers).status_code == 202
+    )

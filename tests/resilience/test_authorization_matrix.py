@@ -196,6 +196,13 @@ class World:
     def report(self) -> int:
         return self.created("owner", "/api/reports", json=report_body(self))["id"]
 
+    def finished_report(self) -> int:
+        """A new report of the owner's, once made: the owner may have only
+        REPORTS_MAX_ACTIVE_PER_USER pending or running at once."""
+        report_id = self.report()
+        assert wait_for(lambda: _report_done(self, report_id), timeout=30), "never completed"
+        return report_id
+
     def schedule(self) -> int:
         return self.created("owner", "/api/report-schedules", json=schedule_body(self))["id"]
 
@@ -312,7 +319,7 @@ FRESH: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
         "template_id": w.template()
     },
     ("DELETE", "/api/webhooks/{webhook_id}"): lambda w: {"webhook_id": w.webhook()},
-    ("DELETE", "/api/reports/{report_id}"): lambda w: {"report_id": w.report()},
+    ("DELETE", "/api/reports/{report_id}"): lambda w: {"report_id": w.finished_report()},
     ("DELETE", "/api/report-schedules/{schedule_id}"): lambda w: {"schedule_id": w.schedule()},
 }
 
@@ -350,7 +357,9 @@ def world(platform, admin) -> World:
     if "reporting" in world.built:
         world.ids["report_id"] = world.report()
         world.ids["schedule_id"] = world.schedule()
-        assert wait_for(lambda: _report_done(world), timeout=30), "the report never completed"
+        assert wait_for(lambda: _report_done(world, world.ids["report_id"]), timeout=30), (
+            "the report never completed"
+        )
     return world
 
 
@@ -359,8 +368,8 @@ def _first_notification(world: World) -> int | None:
     return items[0]["id"] if items else None
 
 
-def _report_done(world: World) -> bool:
-    report = world.as_("owner", "GET", f"/api/reports/{world.ids['report_id']}").json()
+def _report_done(world: World, report_id: int) -> bool:
+    report = world.as_("owner", "GET", f"/api/reports/{report_id}").json()
     return report["status"] == "completed"
 
 

@@ -42,7 +42,7 @@ from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.pagination import PageArgsSchema, paginate, with_link
-from services.common.task_access import TaskAccess, task_access
+from services.common.task_access import TaskAccess, item_access, task_access
 
 blp = Blueprint("attachments", __name__, url_prefix="/api", description="Files attached to tasks")
 
@@ -80,9 +80,8 @@ def _require_uploader(access: TaskAccess) -> None:
 def _load(attachment_id: int, principal: Principal) -> tuple[Attachment, TaskAccess]:
     """The attachment and the caller's access to its task; 404 if they cannot see it."""
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        abort(404, "No such attachment.")
-    return attachment, task_access(attachment.task_id, principal)
+    task_id = attachment.task_id if attachment is not None else None
+    return attachment, item_access("attachment", attachment_id, task_id, principal)
 
 
 def _upload_fingerprint(filename: str, sha256: str) -> str:

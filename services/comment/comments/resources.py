@@ -30,7 +30,7 @@ from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
 from services.common.pagination import PageArgsSchema, paginate, with_link
-from services.common.task_access import TaskAccess, task_access
+from services.common.task_access import TaskAccess, item_access, task_access
 
 blp = Blueprint("comments", __name__, url_prefix="/api", description="Comments on tasks")
 
@@ -96,9 +96,8 @@ def _require_writer(access: TaskAccess) -> None:
 def _load(comment_id: int, principal: Principal) -> tuple[Comment, TaskAccess]:
     """The comment and the caller's access to its task; 404 if they cannot see it."""
     comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        abort(404, "No such comment.")
-    return comment, task_access(comment.task_id, principal)
+    task_id = comment.task_id if comment is not None else None
+    return comment, item_access("comment", comment_id, task_id, principal)
 
 
 @blp.route("/tasks/<int:task_id>/comments")

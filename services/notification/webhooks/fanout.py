@@ -1,9 +1,10 @@
 """Which webhooks receive an event, and the delivery rows that say so.
 
 A webhook receives an event when it is active, subscribes to the event's type, and its
-owner is an active user who is a member of the event's project (global admins receive
-every project's events; events without a project go to admins only). Password-reset
-events never go to webhooks.
+owner is an active user who may hear about the event's project
+(:func:`services.notification.audience.may_hear`: its members and global admins); events
+without a project go to admins only. The delivery job asks again right before each
+attempt. Password-reset events never go to webhooks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from services.common.registry import SERVICES
 from services.notification import directory
+from services.notification.audience import may_hear
 from services.notification.extensions import db
 from services.notification.models import Webhook, WebhookDelivery
 
@@ -39,12 +41,11 @@ def fan_out(envelope: dict[str, Any]) -> list[int]:
         return []
     owners = directory.contacts({hook.owner_id for hook in hooks})
     project_id = envelope.get("project_id")
-    needs_members = any(owner.role != "admin" for owner in owners.values() if owner.is_active)
-    members = (
-        directory.project_member_ids(project_id)
-        if project_id is not None and needs_members
-        else set()
-    )
+    active = {user_id for user_id, owner in owners.items() if owner.is_active}
+    if project_id is None:
+        entitled = {user_id for user_id in active if owners[user_id].role == "admin"}
+    else:
+        entitled = may_hear(project_id, active, owners)
     done = set(
         db.session.scalars(
             select(WebhookDelivery.webhook_id).where(
@@ -55,12 +56,8 @@ def fan_out(envelope: dict[str, Any]) -> list[int]:
     )
     deliveries = []
     for hook in hooks:
-        owner = owners.get(hook.owner_id)
-        if owner is None or not owner.is_active or hook.id in done:
-            continue
-        if owner.role != "admin" and hook.owner_id not in members:
-            continue
-        deliveries.append(delivery_of(hook, envelope))
+        if hook.owner_id in entitled and hook.id not in done:
+            deliveries.append(delivery_of(hook, envelope))
     db.session.add_all(deliveries)
     db.session.flush()
     return [delivery.id for delivery in deliveries]

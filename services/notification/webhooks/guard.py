@@ -1,7 +1,13 @@
-"""The private-network guard: webhooks may not aim at the platform's own network.
+"""The private-network guard: webhooks reach only the public internet.
 
-A URL is refused when its host resolves to any loopback, private, link-local, reserved,
-multicast or unspecified address, unless the operator sets ``WEBHOOK_ALLOW_PRIVATE``.
+A URL is refused when its host resolves to any address that is not globally routable,
+unless the operator sets ``WEBHOOK_ALLOW_PRIVATE``: loopback, private, shared
+(100.64.0.0/10, where some clouds keep their metadata service), link-local, unspecified,
+benchmarking, documentation, reserved and multicast ranges, and an IPv6 address that
+carries such an IPv4 address inside it (IPv4-mapped or -compatible, 6to4, NAT64,
+Teredo). Python's ``is_global`` is the base; the ranges are also named here, so the
+answer does not depend on the Python release's tables.
+
 It is checked when a webhook is saved and again, after a fresh DNS resolution, right
 before each delivery. The delivery then connects to one of the addresses checked
 (``webhooks.transport``) instead of resolving the name again, so a DNS answer that
@@ -41,17 +47,71 @@ class Target:
     addresses: tuple[str, ...] | None
 
 
+# Refused whatever ``is_global`` says (documented ranges, named so the guard does not
+# depend on the Python release's tables).
+FORBIDDEN_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT, cloud metadata)
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "192.168.0.0/16",
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation
+        "203.0.113.0/24",  # documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
+        "::/96",  # unspecified, loopback, IPv4-compatible
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard-only
+        "2001::/23",  # IETF protocol assignments (Teredo, benchmarking, ORCHID)
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated)
+        "ff00::/8",  # multicast
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_INSIDE = (_NAT64, ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (IPv4-mapped, -compatible or
+    -translated, NAT64, 6to4, Teredo's client), if any."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in network for network in _IPV4_INSIDE):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_forbidden(address: IPAddress) -> bool:
-    """Whether ``address`` is on a network webhooks may not reach."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Whether webhooks may not reach ``address``: it is not globally routable, or it
+    carries an IPv4 address that is not."""
+    inner = embedded_ipv4(address)
+    if inner is not None and is_forbidden(inner):
+        return True
     return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
+        not address.is_global
         or address.is_multicast
-        or address.is_unspecified
+        or address.is_reserved
+        or any(address in network for network in FORBIDDEN_NETWORKS)
     )
 
 

@@ -6,12 +6,15 @@ them). Someone else's webhook is a 404, so its existence does not leak.
 
 from __future__ import annotations
 
-from flask import url_for
+from typing import NoReturn
+
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import delete, select
 
 from services.common.auth import current_principal, require_auth
+from services.common.caps import add_within_cap, cap_reached
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import build_envelope
@@ -51,6 +54,10 @@ def _load(webhook_id: int) -> Webhook:
     return webhook
 
 
+def _refuse_too_many(limit: int) -> NoReturn:
+    abort(409, f"You have {limit} webhooks; delete one to add another.", code="too_many_webhooks")
+
+
 def _check_url(url: str) -> None:
     try:
         check_target(url)
@@ -78,12 +85,22 @@ class Webhooks(MethodView):
     @idempotent
     @blp.arguments(WebhookCreateSchema)
     @blp.response(201, WebhookCreatedSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Register a webhook; the answer holds its signing secret, shown this once."""
+        """Register a webhook; the answer holds its signing secret, shown this once (at
+        most WEBHOOKS_MAX_PER_USER each: beyond, 409 ``too_many_webhooks``)."""
+        owner_id = current_principal().id
+        cap = {
+            "owner": Webhook.owner_id,
+            "slot": Webhook.cap_slot,
+            "limit": current_app.config["WEBHOOKS_MAX_PER_USER"],
+        }
+        if cap_reached(db.session, owner_id=owner_id, **cap):
+            _refuse_too_many(cap["limit"])
         _check_url(data["url"])
-        webhook = Webhook(owner_id=current_principal().id, secret=new_secret(), **data)
-        db.session.add(webhook)
-        db.session.commit()
+        webhook = Webhook(owner_id=owner_id, secret=new_secret(), **data)
+        if not add_within_cap(db.session, webhook, **cap):
+            _refuse_too_many(cap["limit"])
         location = url_for("webhooks.WebhookById", webhook_id=webhook.id)
         return _with_etag(webhook, 201, Location=location)
 

@@ -1,58 +1,29 @@
 """Quick views, computed on request: your dashboard and a project's summary (SPEC §9).
 
 Access is checked first (the dashboard is only ever your own; a project summary needs
-membership, or the global admin role). Answers are then cached in Redis for
-``QUICK_CACHE_SECONDS`` under a key naming the user (and the project), so one user's
-figures are never served to another. ``Cache-Control: no-cache`` on the request skips
-the cached answer.
+membership, or the global admin role). Answers are then cached in Redis under a key
+naming the user (and the project), so one user's figures are never served to another,
+and computed once however many requests ask at once (:mod:`services.reporting.quick.cache`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from redis.exceptions import RedisError
 
 from services.common.auth import current_principal, require_auth
 from services.common.errors import abort
-from services.common.redis_store import get_redis
 from services.common.report_contract import DashboardSchema, ProjectSummarySchema
 from services.reporting import sources
-
-log = logging.getLogger(__name__)
+from services.reporting.quick.cache import cached
 
 blp = Blueprint(
     "quick", __name__, url_prefix="/api/reports/quick", description="Quick report views"
 )
 
 CACHE_PREFIX = "reporting:quick"
-
-
-def cached(key: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
-    """``compute()``'s answer, from the cache when fresh; and ``hit`` or ``miss``."""
-    ttl = current_app.config["QUICK_CACHE_SECONDS"]
-    use_cache = ttl > 0
-    if use_cache and "no-cache" not in request.headers.get("Cache-Control", ""):
-        try:
-            raw = get_redis().get(key)
-        except RedisError as exc:
-            log.warning("quick view cache unavailable: %s", exc)
-            raw, use_cache = None, False
-        if raw is not None:
-            return json.loads(raw), "hit"
-    value = compute()
-    if use_cache:
-        try:
-            get_redis().set(key, json.dumps(value), px=int(ttl * 1000))
-        except RedisError as exc:
-            log.warning("quick view cache unavailable: %s", exc)
-    return value, "miss"
 
 
 def _headers(state: str) -> dict[str, str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import send_file, url_for
+from typing import Any, NoReturn
+
+from flask import current_app, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, require_auth
+from services.common.caps import add_within_cap, cap_reached
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -28,6 +31,10 @@ from services.reporting.storage import report_storage
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports")
 
+# What a request refused for too many active reports is told to wait: about one report's
+# generation.
+RETRY_AFTER_SECONDS = 10
+
 _schema = ReportSchema()
 
 
@@ -47,6 +54,23 @@ def load_report(report_id: int, principal: Principal) -> Report:
     if report is None or (report.requester_id != principal.id and not principal.is_admin):
         abort(404, "No such report.")
     return report
+
+
+def _active_reports_cap() -> dict[str, Any]:
+    return {
+        "owner": Report.requester_id,
+        "slot": Report.cap_slot,
+        "limit": current_app.config["REPORTS_MAX_ACTIVE_PER_USER"],
+    }
+
+
+def _refuse_too_many(limit: int) -> NoReturn:
+    abort(
+        429,
+        f"You have {limit} reports pending or running; request another once one is done.",
+        code="too_many_reports",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _with_etag(report: Report, status: int = 200, **headers: str):
@@ -80,14 +104,18 @@ class Reports(MethodView):
     @blp.response(202, ReportSchema)
     def post(self, data):
         """Request a report; it is made in the background (poll it, or wait for the
-        notification)."""
+        notification). At most REPORTS_MAX_ACTIVE_PER_USER of yours may be pending or
+        running at once: beyond, 429 ``too_many_reports`` with Retry-After."""
         principal = current_principal()
+        cap = _active_reports_cap()
+        if cap_reached(db.session, owner_id=principal.id, **cap):
+            _refuse_too_many(cap["limit"])
         params = check_request(principal, data["type"], data["params"])
         report = Report(
             requester_id=principal.id, type=data["type"], params=params, format=data["format"]
         )
-        db.session.add(report)
-        db.session.commit()
+        if not add_within_cap(db.session, report, **cap):
+            _refuse_too_many(cap["limit"])
         enqueue([report.id])
         location = url_for("reports.ReportById", report_id=report.id)
         return _with_etag(report, 202, Location=location)

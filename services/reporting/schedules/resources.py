@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from typing import NoReturn
+
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
 from services.common.auth import Principal, current_principal, require_auth
+from services.common.caps import add_within_cap, cap_reached
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -33,6 +36,14 @@ blp = Blueprint(
 )
 
 _schema = ScheduleSchema()
+
+
+def _refuse_too_many(limit: int) -> NoReturn:
+    abort(
+        409,
+        f"You have {limit} report schedules; delete one to add another.",
+        code="too_many_schedules",
+    )
 
 
 def load_schedule(schedule_id: int, principal: Principal) -> ReportSchedule:
@@ -64,17 +75,26 @@ class Schedules(MethodView):
     @idempotent
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Schedule a report, daily or weekly, e-mailed to you when ready."""
+        """Schedule a report, daily or weekly, e-mailed to you when ready (at most
+        REPORT_SCHEDULES_MAX_PER_USER each: beyond, 409 ``too_many_schedules``)."""
         principal = current_principal()
+        cap = {
+            "owner": ReportSchedule.owner_id,
+            "slot": ReportSchedule.cap_slot,
+            "limit": current_app.config["REPORT_SCHEDULES_MAX_PER_USER"],
+        }
+        if cap_reached(db.session, owner_id=principal.id, **cap):
+            _refuse_too_many(cap["limit"])
         data["params"] = check_request(principal, data["type"], data["params"])
         schedule = ReportSchedule(
             owner_id=principal.id,
             next_run_at=next_run(data["frequency"], data["weekday"], data["hour"], utcnow()),
             **data,
         )
-        db.session.add(schedule)
-        db.session.commit()
+        if not add_within_cap(db.session, schedule, **cap):
+            _refuse_too_many(cap["limit"])
         location = url_for("report_schedules.ScheduleById", schedule_id=schedule.id)
         return schedule, 201, {"Location": location, "ETag": etag_of(_schema.dump(schedule))}
 
