@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import errors, health, logs, metrics
 from services.common.errors import PROBLEM_MIMETYPE, abort, problem_response
+from services.common.scopes import RequiredScopePlugin
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -152,7 +153,8 @@ def init_service(app: Flask) -> None:
 
 
 def make_api(app: Flask) -> PlatformApi:
-    """The service's flask-smorest Api, with bearer auth documented as the default."""
+    """The service's flask-smorest Api, with bearer auth documented as the default and
+    each operation's scope as ``x-required-scope``."""
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {
@@ -164,4 +166,5 @@ def make_api(app: Flask) -> PlatformApi:
             "security": [{"bearerAuth": []}],
         },
     )
-    return PlatformApi(app, spec_kwargs={"extra_plugins": [StandardErrorsPlugin()]})
+    plugins = [StandardErrorsPlugin(), RequiredScopePlugin(app)]
+    return PlatformApi(app, spec_kwargs={"extra_plugins": plugins})
