@@ -136,7 +136,8 @@ class MyTokens(MethodView):
             },
         )
         db.session.commit()
-        body = {**_token_schema.dump(token), "token": secret}
+        body = {field: getattr(token, field) for field in _token_schema.fields}
+        body["token"] = secret
         return body, 201, {"Location": url_for("access_tokens.MyTokenById", token_id=token.id)}
 
 

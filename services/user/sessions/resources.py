@@ -45,7 +45,7 @@ def _live(user_id: int):
 
 def _shown(session: LoginSession) -> dict:
     current = session.id == current_principal().session_id
-    return _session_schema.dump({**{f: getattr(session, f) for f in _FIELDS}, "current": current})
+    return {**{f: getattr(session, f) for f in _FIELDS}, "current": current}
 
 
 def _my_session(session_id: uuid.UUID) -> LoginSession:
@@ -81,14 +81,14 @@ class SessionById(MethodView):
     def get(self, session_id: uuid.UUID):
         """One of your live sessions."""
         shown = _shown(_my_session(session_id))
-        return shown, 200, {"ETag": etag_of(shown)}
+        return shown, 200, {"ETag": etag_of(_session_schema.dump(shown))}
 
     @blp.response(204)
     def delete(self, session_id: uuid.UUID):
         """Sign a session out: its refresh and access tokens stop working within 2 s."""
         principal = current_principal()
         session = _my_session(session_id)
-        check_if_match(_shown(session))
+        check_if_match(_session_schema.dump(_shown(session)))
         tokens.revoke_sessions(principal.id, "revoked", only_session=session.id)
         record_event(
             "user.session_revoked",
