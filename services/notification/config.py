@@ -24,4 +24,5 @@ class Config(BaseConfig):
         self.WEBHOOK_MAX_ATTEMPTS = env("WEBHOOK_MAX_ATTEMPTS", 6, int)
         self.WEBHOOK_MAX_FAILURES = env("WEBHOOK_MAX_FAILURES", 5, int)
         self.DUE_SOON_HOURS = env("DUE_SOON_HOURS", 24, int)
+        self.TOKEN_EXPIRY_WARNING_HOURS = env("TOKEN_EXPIRY_WARNING_HOURS", 72, int)
         self.REDISPATCH_AFTER_SECONDS = env("REDISPATCH_AFTER_SECONDS", 900, int)
