@@ -51,6 +51,27 @@ def _taken(username: str, email: str, exclude_id: int | None = None) -> dict[str
     return errors
 
 
+def new_account(
+    username: str, email: str, full_name: str | None, password: str, **event_data: str
+) -> User:
+    """Add an account and its ``user.registered`` event to the session (not committed)."""
+    user = User(
+        username=username,
+        email=email,
+        full_name=full_name,
+        password_hash=tokens.hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        "user.registered",
+        actor=user,
+        entity=("user", user.id),
+        data={"username": user.username, "email": user.email, **event_data},
+    )
+    return user
+
+
 @blp.route("/register")
 class Register(MethodView):
     @blp.doc(**PUBLIC)
@@ -65,20 +86,7 @@ class Register(MethodView):
         errors = _taken(username, email)
         if errors:
             abort(409, "An account with these details exists.", code="conflict", errors=errors)
-        user = User(
-            username=username,
-            email=email,
-            full_name=data.get("full_name"),
-            password_hash=tokens.hash_password(data["password"]),
-        )
-        db.session.add(user)
-        db.session.flush()
-        record_event(
-            "user.registered",
-            actor=user,
-            entity=("user", user.id),
-            data={"username": user.username, "email": user.email},
-        )
+        user = new_account(username, email, data.get("full_name"), data["password"])
         db.session.commit()
         return user, 201, {"Location": url_for("users.UserById", user_id=user.id)}
 

@@ -30,7 +30,8 @@ from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.ratelimit import auth_limit
-from services.user import signin, tokens
+from services.user import signin
+from services.user.accounts.resources import new_account
 from services.user.accounts.schemas import TokenPairSchema
 from services.user.config import OidcProvider
 from services.user.extensions import db, limiter
@@ -97,22 +98,13 @@ def _account_for(provider: OidcProvider, claims: dict[str, Any]) -> User:
     if user is not None and not user.is_active:
         abort(403, "This account is deactivated.", code="account_disabled")
     if user is None:
-        user = User(
-            username=_new_username(claims, email),
-            email=email,
-            full_name=claims.get("name") if isinstance(claims.get("name"), str) else None,
-            # A password nobody knows: a password reset sets one.
-            password_hash=tokens.hash_password(secrets.token_urlsafe(32)),
-        )
-        if user.full_name:
-            user.full_name = user.full_name[:120]
-        db.session.add(user)
-        db.session.flush()
-        record_event(
-            "user.registered",
-            actor=user,
-            entity=("user", user.id),
-            data={"username": user.username, "email": user.email, "via": f"oidc:{provider.name}"},
+        name = claims.get("name")
+        user = new_account(
+            _new_username(claims, email),
+            email,
+            name[:120] if isinstance(name, str) and name else None,
+            secrets.token_urlsafe(32),  # a password nobody knows: a password reset sets one
+            via=f"oidc:{provider.name}",
         )
     db.session.add(
         OidcIdentity(
