@@ -1,6 +1,7 @@
 """scripts/bench's measured phases, in the order it runs them: the ceiling, P1 and P4
-under wrk with P2 counted over P1 and P4; P7, task writes until their activity entries
-appear; P5 and P6 from scripts/bench_reports."""
+under wrk with P2 counted over P1 and P4; P1 again with personal access tokens instead
+of access tokens, with its own P2; P7, task writes until their activity entries appear;
+P5 and P6 from scripts/bench_reports."""
 
 from __future__ import annotations
 
@@ -43,10 +44,12 @@ def verify_count(stack_: Stack) -> float:
 
 
 def measure_load(load: Load, stack_: Stack, seeded: Seed, plan: Plan) -> tuple[dict, dict]:
-    """Warm-up, then the ceiling, P1 and P4 phases; P2 counted over P1 and P4."""
+    """Warm-up, then the ceiling, P1 and P4 phases, P2 counted over P1 and P4; then P1
+    with personal access tokens (``p1_pat``) and its P2 (``p2["pat"]``)."""
     task_path = "/api/tasks/{id}"
     list_path = f"/api/projects/{seeded.project_id}/tasks?{P4_QUERY}"
     authed = {"tokens": seeded.tokens_file}
+    by_pat = {"tokens": seeded.personal_tokens_file}
     print("warming up ...", flush=True)
     load.run(PING_PATH, plan.warmup)
     load.run(task_path, plan.warmup, ids=seeded.task_ids, **authed)
@@ -66,6 +69,21 @@ def measure_load(load: Load, stack_: Stack, seeded: Seed, plan: Plan) -> tuple[d
         "requests": requests_,
         "per_100": 100 * calls / requests_,
         "window_s": round(phases["p1"]["seconds"] + phases["p4"]["seconds"], 1),
+        "tokens": len(seeded.users),
+    }
+    # Warmed up right before, as the access tokens were: the phase measures the steady
+    # state (the first phases took longer than AUTH_CACHE_TTL since the first warm-up).
+    print("warming up personal access tokens ...", flush=True)
+    load.run(task_path, plan.warmup, ids=seeded.task_ids, **by_pat)
+    verify_before = verify_count(stack_)
+    print(f"P1 with personal access tokens: {task_path} for {plan.seconds} s ...", flush=True)
+    phases["p1_pat"] = load.run(task_path, plan.seconds, ids=seeded.task_ids, **by_pat)
+    calls = verify_count(stack_) - verify_before
+    p2["pat"] = {
+        "verify_calls": calls,
+        "requests": phases["p1_pat"]["requests"],
+        "per_100": 100 * calls / phases["p1_pat"]["requests"],
+        "window_s": round(phases["p1_pat"]["seconds"], 1),
         "tokens": len(seeded.users),
     }
     return phases, p2

@@ -54,6 +54,7 @@ def hold(stack_: Stack, seeded: Seed, script: Path, supervisor: Supervisor) -> N
         f"  P1:      {wrk} '/api/tasks/{{id}}' {seeded.tokens_file} {low} {high}\n"
         f"  P4:      {wrk} '/api/projects/{seeded.project_id}/tasks?{P4_QUERY}' "
         f"{seeded.tokens_file}\n"
+        f"  P1 PAT:  {wrk} '/api/tasks/{{id}}' {seeded.personal_tokens_file} {low} {high}\n"
         "  reload changed code: kill -HUP <gunicorn master pid>",
         flush=True,
     )

@@ -1,6 +1,7 @@
-"""scripts/bench's data: users and their tokens through the user service's API; one
-project with all of them as members holding 10,000 tasks, and 20 other projects of
-2,000 tasks each, in bulk SQL. Also the sign-up both benchmarks use."""
+"""scripts/bench's data: users and their tokens (an access token and a personal access
+token with the ``tasks:read`` scope each) through the user service's API; one project
+with all of them as members holding 10,000 tasks, and 20 other projects of 2,000 tasks
+each, in bulk SQL. Also the sign-up both benchmarks use."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Seed:
     project_id: int
     task_ids: tuple[int, int]  # lowest and highest id of the big project's tasks
     tokens_file: Path
+    personal_tokens_file: Path  # one personal access token (tasks:read) per user
     seconds: float = 0.0
 
 
@@ -81,6 +83,12 @@ def api(method: str, url: str, token: str, body: dict | None = None) -> dict:
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     return response.json() if response.content else {}
+
+
+def personal_token(user_url: str, access_token: str) -> str:
+    """A personal access token of the user that may read tasks."""
+    body = {"name": "bench", "scopes": ["tasks:read"], "current_password": PASSWORD}
+    return api("POST", f"{user_url}/api/users/me/tokens", access_token, body)["token"]
 
 
 def insert_tasks(cursor, project: int, reporter: int, assignees: list[int], count: int) -> list:
@@ -128,4 +136,9 @@ def seed(stack_: Stack, server: str, user_count: int) -> Seed:
     tokens_file = stack_.workdir / "tokens.txt"
     tokens_file.write_text("".join(f"{token}\n" for _, token in users))
     tokens_file.chmod(0o600)
-    return Seed(users, project["id"], (min(ids), max(ids)), tokens_file)
+    with ThreadPoolExecutor(4) as pool:
+        pats = list(pool.map(lambda u: personal_token(stack_.urls["user"], u[1]), users))
+    personal_tokens_file = stack_.workdir / "personal_tokens.txt"
+    personal_tokens_file.write_text("".join(f"{token}\n" for token in pats))
+    personal_tokens_file.chmod(0o600)
+    return Seed(users, project["id"], (min(ids), max(ids)), tokens_file, personal_tokens_file)

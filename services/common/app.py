@@ -19,6 +19,7 @@ from services.common.config import (
 )
 from services.common.errors import PROBLEM_MIMETYPE, abort, problem_response
 from services.common.proxies import TrustedProxyFix, parse_trusted_proxies
+from services.common.scopes import RequiredScopePlugin
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -203,7 +204,8 @@ def init_service(app: Flask) -> None:
 
 
 def make_api(app: Flask) -> PlatformApi:
-    """The service's flask-smorest Api, with bearer auth documented as the default."""
+    """The service's flask-smorest Api, with bearer auth documented as the default and
+    each operation's scope as ``x-required-scope``."""
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {
@@ -215,4 +217,5 @@ def make_api(app: Flask) -> PlatformApi:
             "security": [{"bearerAuth": []}],
         },
     )
-    return PlatformApi(app, spec_kwargs={"extra_plugins": [StandardErrorsPlugin()]})
+    plugins = [StandardErrorsPlugin(), RequiredScopePlugin(app)]
+    return PlatformApi(app, spec_kwargs={"extra_plugins": plugins})

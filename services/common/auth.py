@@ -22,6 +22,10 @@ A token this process has not verified yet earns nothing until it is: the rate li
 counts its requests against the client's address (:func:`recognised_token`), and a
 client whose made-up tokens keep being refused gets 429 before any further verify call
 (``RATELIMIT_REJECTED_TOKENS``, services.common.ratelimit).
+
+:func:`require_auth` and :func:`current_principal`. A verified token carries its scopes
+(a login session all of them, a personal access token those it was given);
+:func:`require_auth` checks the scope each endpoint declares (:mod:`services.common.scopes`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ from prometheus_client import Counter
 from services.common.errors import abort
 from services.common.http import http_session, internal_headers
 from services.common.registry import service_url
+from services.common.scopes import (
+    ADMIN,
+    REQUIREMENT_ATTRIBUTE,
+    SESSION,
+    SESSION_SCOPES,
+    AuthRequirement,
+)
 
 REVOCATION_CHANNEL = "auth:revocations"
 REVOCATION_FALLBACK_TTL = 1.5
@@ -70,11 +81,19 @@ class Principal:
     id: int
     username: str
     role: str
+    # The login session, or ``pat:<id>`` for a personal access token.
     session_id: str
+    scopes: frozenset[str] = SESSION_SCOPES
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """An admin account using its role: a token needs the ``admin`` scope for it."""
+        return self.role == "admin" and ADMIN in self.scopes
+
+    @property
+    def is_session(self) -> bool:
+        """A login session (not a personal access token)."""
+        return SESSION in self.scopes
 
     def as_actor(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username}
@@ -284,7 +303,10 @@ class RemoteTokenVerifier:
         VERIFY_CALLS.labels("ok").inc()
         body = response.json()
         user = body["user"]
-        principal = Principal(user["id"], user["username"], user["role"], body["session_id"])
+        scopes = frozenset(body.get("scopes", SESSION_SCOPES))
+        principal = Principal(
+            user["id"], user["username"], user["role"], body["session_id"], scopes
+        )
         expires_in = float(body.get("expires_in", self.ttl))
         return _Entry(principal, None, now, now + expires_in)
 
@@ -358,20 +380,50 @@ def authenticate() -> Principal:
     return principal
 
 
-def require_auth(view: Callable | None = None, *, admin: bool = False) -> Callable:
-    """Decorator: the view needs a valid bearer token (and the admin role if ``admin``)."""
+def require_auth(
+    view: Callable | None = None, *, admin: bool = False, scope: str | None = None
+) -> Callable:
+    """Decorator: the view needs a valid bearer token holding the scope it declares, and
+    the admin role if ``admin`` (which implies the ``admin`` scope).
+
+    ``scope`` is a family (``"tasks"``: ``tasks:read`` for GET and HEAD, ``tasks:write``
+    otherwise) or one exact scope (:mod:`services.common.scopes`). Without one, only a
+    login session gets in, and tests/common/test_scopes.py names the endpoint.
+    """
+    requirement = AuthRequirement(scope or (ADMIN if admin else None), admin)
 
     def decorate(func: Callable) -> Callable:
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = authenticate()
+            require_scope(requirement.needed(request.method))
             if admin and not principal.is_admin:
                 abort(403, "This action needs the admin role.", code="forbidden")
             return func(*args, **kwargs)
 
+        setattr(wrapper, REQUIREMENT_ATTRIBUTE, requirement)
         return wrapper
 
+    setattr(decorate, REQUIREMENT_ATTRIBUTE, requirement)
     return decorate(view) if view is not None else decorate
+
+
+def require_scope(scope: str) -> None:
+    """403 ``insufficient_scope`` unless the authenticated caller's token holds ``scope``."""
+    if scope in authenticate().scopes:
+        return
+    detail = (
+        "This needs a login session; a personal access token cannot do it."
+        if scope == SESSION
+        else f"The token lacks the {scope} scope."
+    )
+    abort(
+        403,
+        detail,
+        code="insufficient_scope",
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+        scope=scope,
+    )
 
 
 def current_principal() -> Principal:

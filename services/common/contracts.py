@@ -144,6 +144,23 @@ class UserListSchema(Contract):
     items = ma.fields.List(ma.fields.Nested(UserSchema))
 
 
+class ExpiringTokenSchema(Contract):
+    """A personal access token about to expire, as its owner is told about it."""
+
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    name = ma.fields.String()
+    prefix = ma.fields.String()
+    expires_at = ma.fields.AwareDateTime()
+
+
+class ExpiringTokenListSchema(Contract):
+    """``GET user /internal/tokens/expiring?hours=72``: live personal access tokens of
+    active accounts expiring within the window, soonest first (at most 1,000)."""
+
+    items = ma.fields.List(ma.fields.Nested(ExpiringTokenSchema))
+
+
 class _ActorSchema(ma.Schema):
     id = ma.fields.Integer(allow_none=True, load_default=None)
     username = ma.fields.String(allow_none=True, load_default=None)

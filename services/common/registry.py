@@ -120,6 +120,9 @@ SERVICES: dict[str, ServiceInfo] = {
             periodic=(
                 Periodic("notification-redispatch", "redispatch_pending", every=300.0),
                 Periodic("notification-due-soon", "send_due_soon_reminders", cron="0 * * * *"),
+                Periodic(
+                    "notification-token-expiry", "send_token_expiry_warnings", cron="30 * * * *"
+                ),
             ),
         ),
         ServiceInfo(

@@ -11,6 +11,7 @@ variables, any of which may be missing for a given type:
 - ``report``: ``{id, type, format, error}``; ``webhook``: ``{id, url, failure_count}``
 - ``reset_token``, ``expires_in`` (seconds), ``hours``, ``message``, ``app_url``
 - ``new_email_masked`` (the new address with most of it starred), ``occurred_at``
+- ``token``: ``{id, name, prefix, expires_at}`` (a personal access token about to expire)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CHANNELS = ("email", "in_app", "both")
 
 PASSWORD_RESET = "user.password_reset_requested"
 EMAIL_CHANGED = "user.email_changed"
+TOKEN_EXPIRING = "token.expiring"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,15 @@ DEFAULT_TEMPLATES: dict[str, DefaultTemplate] = {
             "account.\n",
             channel="email",
         ),
+        DefaultTemplate(
+            TOKEN_EXPIRING,
+            "Your access token {{ token.name }} expires soon",
+            'Your personal access token "{{ token.name }}" ({{ token.prefix }}...) expires on '
+            "{{ token.expires_at }}. Scripts that use it stop working then.\n\n"
+            "If you still need it, make a new token (POST {{ app_url }}/api/users/me/tokens), "
+            "put it where this one is used, and revoke this one.\n",
+            channel="email",
+        ),
     )
 }
 
@@ -141,6 +152,12 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "changes": {"status": ["todo", "in_progress"], "assignee_id": [None, 2]},
     "report": {"id": 5, "type": "project_summary", "format": "pdf", "error": None},
     "webhook": {"id": 9, "url": "https://example.com/hooks", "failure_count": 5},
+    "token": {
+        "id": 4,
+        "name": "backup script",
+        "prefix": "tp_Ab12Cd34",
+        "expires_at": "2030-01-31 12:00 UTC",
+    },
     "reset_token": "sample-token",
     "new_email_masked": "a***@e******.com",
     "occurred_at": "2030-01-31 12:00 UTC",

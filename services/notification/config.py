@@ -33,4 +33,5 @@ class Config(BaseConfig):
         self.DUE_SOON_HOURS = env("DUE_SOON_HOURS", 24, int)
         # A project's members are cached this long: a removal reaches every channel within it.
         self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)
+        self.TOKEN_EXPIRY_WARNING_HOURS = env("TOKEN_EXPIRY_WARNING_HOURS", 72, int)
         self.REDISPATCH_AFTER_SECONDS = env("REDISPATCH_AFTER_SECONDS", 900, int)

@@ -1,7 +1,8 @@
 """What this service asks the others, over their ``/internal`` endpoints (contracts in
 :mod:`services.common.contracts`):
 
-- user service: ``GET /internal/users?ids=1,2`` (contact details, one call per batch);
+- user service: ``GET /internal/users?ids=1,2`` (contact details, one call per batch)
+  and ``GET /internal/tokens/expiring?hours=72`` (personal access tokens about to expire);
 - project-task: ``GET /internal/tasks/due-soon?hours=24`` (open tasks with an assignee
   due within the window); a project's members are asked in
   :mod:`services.notification.audience`.
@@ -15,13 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.contracts import DueTaskListSchema, UserListSchema
+from services.common.contracts import DueTaskListSchema, ExpiringTokenListSchema, UserListSchema
 from services.common.http import call_service
 
 BATCH = 500
 
 _users_schema = UserListSchema()
 _due_schema = DueTaskListSchema()
+_expiring_schema = ExpiringTokenListSchema()
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,11 @@ def tasks_due_soon(hours: int) -> list[dict[str, Any]]:
         missing_ok=True,
     )
     return answer["items"] if answer else []
+
+
+def tokens_expiring(hours: int) -> list[dict[str, Any]]:
+    """Live personal access tokens of active accounts expiring within ``hours``."""
+    answer = call_service(
+        "user", "/internal/tokens/expiring", _expiring_schema, params={"hours": hours}
+    )
+    return answer["items"]

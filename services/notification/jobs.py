@@ -9,6 +9,7 @@ both withheld when their recipient may no longer hear about the project the news
 about (:mod:`services.notification.audience`), asked right before each attempt;
 - ``notification.notify_webhook_disabled``: tell an owner their webhook was disabled;
 - ``notification.send_due_soon_reminders``: beat, hourly;
+- ``notification.send_token_expiry_warnings``: beat, hourly;
 - ``notification.redispatch_pending``: hand rows stuck in ``pending`` to the worker again.
 
 Retries follow the common backoff (``services.common.retry``); a job that gives up is
@@ -40,6 +41,7 @@ from services.common.errors import ServiceUnavailable
 from services.common.retry import backoff, retried_task
 from services.notification import directory
 from services.notification.audience import may_hear
+from services.notification.catalog import TOKEN_EXPIRING
 from services.notification.consumer import EnvelopeSchema, Outcome, handle_event
 from services.notification.delivery import (
     Notice,
@@ -315,6 +317,33 @@ def send_due_soon_reminders(self) -> None:
             data={"task_id": item["id"], "project_id": item.get("project_id")},
         )
         for item in directory.tasks_due_soon(hours)
+    ]
+    emails = notify(notices).emails
+    db.session.commit()
+    dispatch_emails(emails)
+
+
+@retried_task("notification.send_token_expiry_warnings", retry_for=TRANSIENT, max_retries=5)
+def send_token_expiry_warnings(self) -> None:
+    """E-mail owners of personal access tokens expiring soon: once per token and expiry."""
+    hours = current_app.config["TOKEN_EXPIRY_WARNING_HOURS"]
+    notices = [
+        Notice(
+            kind=TOKEN_EXPIRING,
+            event_id=f"token_expiring:{item['id']}:{item['expires_at'].isoformat()}",
+            recipients=[item["user_id"]],
+            context={
+                "token": {
+                    "id": item["id"],
+                    "name": item["name"],
+                    "prefix": item["prefix"],
+                    "expires_at": item["expires_at"].strftime("%Y-%m-%d %H:%M UTC"),
+                },
+                "hours": hours,
+            },
+            data={"token_id": item["id"]},
+        )
+        for item in directory.tokens_expiring(hours)
     ]
     emails = notify(notices).emails
     db.session.commit()

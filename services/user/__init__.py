@@ -1,4 +1,5 @@
-"""User service: accounts, credentials, tokens and roles (SPEC §3)."""
+"""User service: accounts, credentials, tokens, two-factor, sessions, provider sign-in
+and roles (docs/auth.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def create_app(config: object | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from services.user import models
-    from services.user.tokens import LocalTokenVerifier
+    from services.user.verification import LocalTokenVerifier
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -40,12 +41,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from services.user import internal
+    from services.user.access_tokens.resources import blp as access_tokens_blp
     from services.user.accounts.resources import blp as accounts_blp
+    from services.user.oidc.resources import blp as oidc_blp
+    from services.user.sessions.resources import blp as sessions_blp
+    from services.user.two_factor.resources import blp as two_factor_blp
     from services.user.users.resources import blp as users_blp
 
     api = make_api(app)
     api.register_blueprint(accounts_blp)
     api.register_blueprint(users_blp)
+    api.register_blueprint(access_tokens_blp)
+    api.register_blueprint(two_factor_blp)
+    api.register_blueprint(sessions_blp)
+    api.register_blueprint(oidc_blp)
     app.register_blueprint(internal.blueprint)
     docs.init_app(app)
 

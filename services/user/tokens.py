@@ -6,31 +6,44 @@ an older one is reuse, which revokes the whole session. Logout, deactivation and
 password changes revoke sessions and announce it on Redis so other services drop
 their cached answers at once. A password change, an e-mail change, a deactivation and
 a newer reset token spend every outstanding password-reset token.
+
+A bearer token is either an access token (a JWT) or a personal access token (``tp_...``,
+:mod:`services.user.personal_tokens`); :mod:`services.user.verification` tells them
+apart. A session's scopes are every scope, except for an admin without two-factor while
+``REQUIRE_2FA_FOR_ADMINS`` is on: only :data:`~services.common.scopes.SIGNED_IN` (enrol
+in two-factor, sign out). When a session or token was last used is written at most once
+per ``LAST_USED_RESOLUTION_SECONDS``, never on every request.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt as pyjwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.auth import InvalidToken, Principal, publish_revocation
 from services.common.db import utcnow
 from services.common.redis_store import get_redis
+from services.common.scopes import SESSION_SCOPES, SIGNED_IN
 from services.user.extensions import db
 from services.user.models import LoginSession, PasswordResetToken, User
 
 hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _dummy_hash: list[str] = []
+log = logging.getLogger(__name__)
 
 
 def hash_password(password: str) -> str:
@@ -54,17 +67,39 @@ def check_password(user: User | None, password: str) -> bool:
     return True
 
 
+def keyed_hash(secret: str) -> str:
+    """HMAC-SHA256 of a high-entropy secret (a personal access token, a recovery code)
+    under ``TOKEN_HASH_KEY``: fast enough for every request, useless without the key."""
+    config = current_app.config
+    key = config.get("TOKEN_HASH_KEY") or hmac.digest(
+        config["JWT_SECRET_KEY"].encode(), b"taskplatform token hashes", "sha256"
+    )
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
 def _claims(session_id: str) -> dict[str, Any]:
     return {"sid": session_id}
 
 
-def issue_tokens(user: User, session: LoginSession | None = None) -> dict[str, Any]:
-    """A new token pair; opens a login session unless rotating an existing one."""
+def issue_tokens(
+    user: User, session: LoginSession | None = None, *, signed_in_with: str = "password"
+) -> dict[str, Any]:
+    """A new token pair; opens a login session (noting the client's user agent and
+    address) unless rotating an existing one."""
+    now = utcnow()
     if session is None:
-        session = LoginSession(id=str(uuid.uuid4()), user_id=user.id, current_refresh_jti="")
+        session = LoginSession(
+            id=str(uuid.uuid4()),
+            user_id=user.id,
+            current_refresh_jti="",
+            signed_in_with=signed_in_with,
+            last_used_at=now,
+            **_client_details(),
+        )
         db.session.add(session)
     else:
-        session.refreshed_at = utcnow()
+        session.refreshed_at = session.last_used_at = now
     access = create_access_token(identity=str(user.id), additional_claims=_claims(session.id))
     refresh = create_refresh_token(identity=str(user.id), additional_claims=_claims(session.id))
     session.current_refresh_jti = decode_token(refresh)["jti"]
@@ -75,6 +110,13 @@ def issue_tokens(user: User, session: LoginSession | None = None) -> dict[str, A
         "expires_in": current_app.config["JWT_ACCESS_TOKEN_EXPIRES"],
         "user": user,
     }
+
+
+def _client_details() -> dict[str, str | None]:
+    if not has_request_context():
+        return {"user_agent": None, "ip_address": None}
+    agent = request.headers.get("User-Agent")
+    return {"user_agent": agent[:255] if agent else None, "ip_address": request.remote_addr}
 
 
 def decode(token: str, expected_type: str) -> dict[str, Any]:
@@ -108,19 +150,44 @@ def session_for(claims: dict[str, Any], *, lock: bool = False) -> tuple[LoginSes
     return session, user
 
 
+def session_scopes(user: User) -> frozenset[str]:
+    """What a login session of ``user`` may do."""
+    if (
+        current_app.config["REQUIRE_2FA_FOR_ADMINS"]
+        and user.role == "admin"
+        and not user.has_two_factor
+    ):
+        return frozenset({SIGNED_IN})
+    return SESSION_SCOPES
+
+
 def verify_access_token(token: str) -> tuple[Principal, int]:
     """The principal for an access token and the seconds until it expires."""
     claims = decode(token, "access")
     session, user = session_for(claims)
+    touch_last_used(LoginSession, session.id, session.last_used_at)
     expires_in = max(0, int(claims["exp"] - datetime.now(UTC).timestamp()))
-    return Principal(user.id, user.username, user.role, session.id), expires_in
+    principal = Principal(user.id, user.username, user.role, session.id, session_scopes(user))
+    return principal, expires_in
 
 
-class LocalTokenVerifier:
-    """The user service checks tokens itself, against its own database."""
-
-    def verify(self, token: str) -> Principal:
-        return verify_access_token(token)[0]
+def touch_last_used(model: type, row_id: Any, last_used_at: datetime | None) -> None:
+    """Note that a session or token was used, at most once per
+    ``LAST_USED_RESOLUTION_SECONDS`` (on its own connection, best effort)."""
+    now = utcnow()
+    resolution = timedelta(seconds=current_app.config["LAST_USED_RESOLUTION_SECONDS"])
+    if last_used_at is not None and now - last_used_at < resolution:
+        return
+    column = model.last_used_at
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(model)
+                .where(model.id == row_id, or_(column.is_(None), column < now - resolution))
+                .values(last_used_at=now)
+            )
+    except SQLAlchemyError as exc:
+        log.warning("could not note when %s %s was last used: %s", model.__name__, row_id, exc)
 
     def recognises(self, token: str) -> bool:
         """Whether this service signed the access token and it has not expired (its

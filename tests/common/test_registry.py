@@ -47,4 +47,4 @@ def test_beat_sends_each_periodic_job_to_its_service_queue():
     assert {
         name: (entry["task"], entry["options"]["queue"]) for name, entry in schedule.items()
     } == (expected)
-    assert len(expected) == 7
+    assert len(expected) == 8

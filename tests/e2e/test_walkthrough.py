@@ -1,4 +1,5 @@
-"""The README's walkthrough, through nginx: register, login, me, refresh, logout."""
+"""The README's walkthrough, through nginx: register, login, me, refresh, logout, and a
+personal access token for a script (its provider sign-in is tests/e2e/test_oidc.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,26 @@ def test_readme_walkthrough(api):
     assert refused.status_code == 401
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+    access = api.post(
+        "/api/login", json={"username": "walker", "password": "correct horse battery"}
+    ).json()["access_token"]
+    made = api.post(
+        "/api/users/me/tokens",
+        token=access,
+        json={
+            "name": "nightly export",
+            "scopes": ["projects:read", "tasks:read"],
+            "current_password": "correct horse battery",
+        },
+    )
+    assert made.status_code == 201
+    pat = made.json()["token"]
+    assert api.get("/api/tasks", token=pat).status_code == 200
+    refused = api.post("/api/projects", token=pat, json={"name": "x"})
+    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    [listed] = api.get("/api/users/me/tokens", token=access).json()["items"]
+    assert listed["name"] == "nightly export" and "token" not in listed
 
 
 def test_request_id_is_kept_when_sane_and_replaced_when_not(api):

@@ -1,7 +1,11 @@
-"""Due-soon reminders (beat, hourly): once per task and due date, to the assignee."""
+"""Reminders (beat, hourly): tasks due soon, once per task and due date, to the assignee;
+personal access tokens about to expire, once per token, to the owner by e-mail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import requests
 from sqlalchemy import func, select
 
 from services.notification.models import EmailDelivery
@@ -41,3 +45,36 @@ def test_assignees_are_reminded_once_per_task_and_due_date(
     project_task.due_soon[:] = [due(1, people.alice.id, "2030-01-09")]  # moved: a new reminder
     jobs.run("notification.send_due_soon_reminders")
     assert client.get("/api/notifications", headers=people.alice.headers).json["total"] == 2
+
+
+def test_token_owners_are_warned_once_three_days_before_expiry(
+    client, jobs, smtp, people, user_service
+):
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    made = {}
+    for name, expires_at in (("nightly backup", soon), ("dashboard", later)):
+        response = requests.post(
+            f"{user_service.url}/api/users/me/tokens",
+            json={
+                "name": name,
+                "scopes": ["tasks:read"],
+                "expires_at": expires_at,
+                "current_password": people.carol.password,
+            },
+            headers=people.carol.headers,
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        made[name] = response.json()
+
+    jobs.run("notification.send_token_expiry_warnings")
+    jobs.run("notification.send_token_expiry_warnings")
+    assert jobs.send_emails() == 1
+
+    [message] = smtp.to(people.carol.email)
+    assert message["Subject"] == "Your access token nightly backup expires soon"
+    body = message.get_payload(decode=True).decode()
+    assert made["nightly backup"]["prefix"] in body and made["nightly backup"]["token"] not in body
+    # E-mail only: nothing in the app.
+    assert client.get("/api/notifications", headers=people.carol.headers).json["total"] == 0

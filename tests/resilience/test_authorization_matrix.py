@@ -17,6 +17,13 @@ every cell, written from SPEC §2-§9:
 Cells that destroy something (DELETE, logout, token refresh) act on a fresh resource or
 session of their own, so no cell depends on another. Every operation in a document must
 have a row, so a new endpoint cannot skip the matrix.
+
+Token callers play every operation too: personal access tokens of the owner holding
+every read scope, of the owner holding every write scope, and of the admin holding every
+scope a token can have. Where a token's scopes include the operation's documented
+``x-required-scope`` it must get exactly what its account gets with a login session (the
+owner's or the admin's column); elsewhere 403 ``insufficient_scope``. So every operation
+meets a token that may call it and one that may not.
 """
 
 from __future__ import annotations
@@ -30,9 +37,18 @@ import pytest
 
 from scripts import stack
 from scripts.toolkit.waiting import wait_for
-from tests.support.api import Account, ApiClient
+from services.common.scopes import GRANTABLE
+from tests.support.api import PASSWORD, Account, ApiClient
 
 CALLERS = ("anonymous", "other", "viewer", "member", "project_admin", "owner", "admin")
+# Personal access tokens: the account whose column they answer like, and their scopes.
+TOKEN_CALLERS: dict[str, tuple[str, frozenset[str]]] = {
+    "owner_reads": ("owner", frozenset(s for s in GRANTABLE if s.endswith(":read"))),
+    "owner_writes": ("owner", frozenset(s for s in GRANTABLE if s.endswith(":write"))),
+    "admin_everything": ("admin", GRANTABLE),
+}
+# What a token gets where its scopes would allow it but the operation takes no token.
+TOKEN_OVERRIDES = {("POST", "/api/token/refresh"): 401}  # a token is no refresh token
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
@@ -52,6 +68,26 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/admin/users"):                          (401, 403, 403, 403, 403, 403, 200),
     ("GET", "/api/admin/users/{user_id}"):                (401, 403, 403, 403, 403, 403, 200),
     ("PATCH", "/api/admin/users/{user_id}"):              (401, 403, 403, 403, 403, 403, 200),
+    # user service: two-step login, tokens, two-factor, sessions, provider sign-in
+    ("POST", "/api/login/otp"):                           (401, 401, 401, 401, 401, 401, 401),
+    ("GET", "/api/users/me/tokens"):                      (401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/users/me/tokens"):                     (401, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/users/me/tokens/{token_id}"):           (401, 404, 404, 404, 404, 200, 404),
+    ("DELETE", "/api/users/me/tokens/{token_id}"):        (401, 404, 404, 404, 404, 204, 404),
+    ("GET", "/api/admin/users/{user_id}/tokens"):         (401, 403, 403, 403, 403, 403, 200),
+    ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"):    (401, 403, 403, 403, 403, 403, 200),
+    ("DELETE", "/api/admin/users/{user_id}/tokens/{token_id}"): (401, 403, 403, 403, 403, 403, 204),
+    ("GET", "/api/users/me/2fa"):                         (401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/users/me/2fa"):                        (401, 201, 201, 201, 201, 201, 201),
+    # after the enrolment just started by the row above: a wrong code
+    ("POST", "/api/users/me/2fa/confirm"):                (401, 422, 422, 422, 422, 422, 422),
+    ("POST", "/api/users/me/2fa/disable"):                (401, 409, 409, 409, 409, 409, 409),
+    ("GET", "/api/users/me/sessions"):                    (401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/users/me/sessions/{session_id}"):       (401, 404, 404, 404, 404, 200, 404),
+    ("DELETE", "/api/users/me/sessions/{session_id}"):    (401, 404, 404, 404, 404, 204, 404),
+    ("GET", "/api/auth/oidc/providers"):                  (200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/auth/oidc/{provider}/login"):           (302, 302, 302, 302, 302, 302, 302),
+    ("GET", "/api/auth/oidc/{provider}/callback"):        (422, 422, 422, 422, 422, 422, 422),
     # project-task service (SPEC §4)
     ("GET", "/api/projects"):                             (401, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/projects"):                            (401, 201, 201, 201, 201, 201, 201),
@@ -128,8 +164,12 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
 PUBLIC = {
     ("POST", "/api/register"),
     ("POST", "/api/login"),
+    ("POST", "/api/login/otp"),
     ("POST", "/api/password/forgot"),
     ("POST", "/api/password/reset"),
+    ("GET", "/api/auth/oidc/providers"),
+    ("GET", "/api/auth/oidc/{provider}/login"),
+    ("GET", "/api/auth/oidc/{provider}/callback"),
 }
 PROJECT_SCOPED_PARAMS = {"project_id", "task_id", "comment_id", "attachment_id"}
 
@@ -141,8 +181,9 @@ class World:
     url: str
     accounts: dict[str, Account]
     clients: dict[str, ApiClient]
-    ids: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int | str] = field(default_factory=dict)
     built: set[str] = field(default_factory=set)
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, caller: str = "owner") -> ApiClient:
         return self.clients[caller]
@@ -213,6 +254,14 @@ class World:
         """A new login of ``caller`` (from a new address: login is rate-limited per IP)."""
         return ApiClient(self.url).login(self.accounts[caller].username)
 
+    def personal_token(self, caller: str, scopes: frozenset[str]) -> dict:
+        body = {"name": "matrix", "scopes": sorted(scopes), "current_password": PASSWORD}
+        return self.created(caller, "/api/users/me/tokens", json=body)
+
+    def session_id(self, account: Account) -> str:
+        sessions = self.client().get("/api/users/me/sessions", token=account.access_token)
+        return next(s["id"] for s in sessions.json()["items"] if s["current"])
+
 
 def upload() -> dict:
     return {"file": ("notes.txt", b"plain words for the matrix\n", "text/plain")}
@@ -237,6 +286,18 @@ def schedule_body(world: World) -> dict:
 
 # The body of each writing operation, given the world and the caller's account.
 BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
+    ("POST", "/api/login/otp"): lambda w, a: {"otp_token": "not-a-sign-in", "code": "123456"},
+    ("POST", "/api/users/me/tokens"): lambda w, a: {
+        "name": "matrix",
+        "scopes": ["tasks:read"],
+        "current_password": PASSWORD,
+    },
+    ("POST", "/api/users/me/2fa"): lambda w, a: {"current_password": PASSWORD},
+    ("POST", "/api/users/me/2fa/confirm"): lambda w, a: {"code": "000000"},
+    ("POST", "/api/users/me/2fa/disable"): lambda w, a: {
+        "current_password": PASSWORD,
+        "code": "000000",
+    },
     ("POST", "/api/register"): lambda w, a: _new_user(),
     ("POST", "/api/login"): lambda w, a: _credentials(a or w.accounts["member"]),
     ("POST", "/api/password/forgot"): lambda w, a: {"email": w.accounts["member"].email},
@@ -291,6 +352,12 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     ("PATCH", "/api/projects/{project_id}/members/{user_id}"): lambda w: {
         "user_id": w.accounts["viewer"].id
     },
+    ("GET", "/api/admin/users/{user_id}/tokens"): lambda w: {"user_id": w.accounts["owner"].id},
+    ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"): lambda w: {
+        "user_id": w.accounts["owner"].id
+    },
+    ("GET", "/api/auth/oidc/{provider}/login"): lambda w: {"provider": "mock"},
+    ("GET", "/api/auth/oidc/{provider}/callback"): lambda w: {"provider": "mock"},
 }
 
 # Query parameters an operation needs.
@@ -319,8 +386,20 @@ FRESH: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
         "template_id": w.template()
     },
     ("DELETE", "/api/webhooks/{webhook_id}"): lambda w: {"webhook_id": w.webhook()},
+    # Deliveries to the matrix's dead receiver soon disable a webhook.
+    ("POST", "/api/webhooks/{webhook_id}/test"): lambda w: {"webhook_id": w.webhook()},
     ("DELETE", "/api/reports/{report_id}"): lambda w: {"report_id": w.finished_report()},
     ("DELETE", "/api/report-schedules/{schedule_id}"): lambda w: {"schedule_id": w.schedule()},
+    ("DELETE", "/api/users/me/tokens/{token_id}"): lambda w: {
+        "token_id": w.personal_token("owner", frozenset({"tasks:read"}))["id"]
+    },
+    ("DELETE", "/api/admin/users/{user_id}/tokens/{token_id}"): lambda w: {
+        "user_id": w.accounts["owner"].id,
+        "token_id": w.personal_token("owner", frozenset({"tasks:read"}))["id"],
+    },
+    ("DELETE", "/api/users/me/sessions/{session_id}"): lambda w: {
+        "session_id": w.session_id(w.fresh_session("owner"))
+    },
 }
 
 SESSION_ENDING = {("POST", "/api/logout"), ("POST", "/api/token/refresh")}
@@ -340,9 +419,15 @@ def world(platform, admin) -> World:
     accounts = {"admin": admin}
     for caller in ("other", "viewer", "member", "project_admin", "owner"):
         accounts[caller] = ApiClient(platform.url).account()
-    clients = {caller: ApiClient(platform.url) for caller in CALLERS}
+    clients = {caller: ApiClient(platform.url) for caller in (*CALLERS, *TOKEN_CALLERS)}
     world = World(platform.url, accounts, clients)
     world.built = {service.name for service in stack.built_services()}
+    for caller, (account, scopes) in TOKEN_CALLERS.items():
+        made = world.personal_token(account, scopes)
+        world.tokens[caller] = made["token"]
+        if caller == "owner_reads":
+            world.ids["token_id"] = made["id"]
+    world.ids["session_id"] = world.session_id(accounts["owner"])
     world.ids["project_id"] = world.team_project()
     world.ids["task_id"] = world.task(world.ids["project_id"])
     if "comment" in world.built:
@@ -387,13 +472,15 @@ def documented_operations(world: World) -> list[tuple[str, str, str]]:
 
 
 def play(world: World, method: str, path: str, caller: str) -> int:
-    """Call one cell; return the status."""
+    """Call one cell; return the status. A token caller acts with its personal access
+    token, its account's bodies and resources."""
     key = (method, path)
     params = {**world.ids, **PARAMS.get(key, lambda w: {})(world)}
     fresh = FRESH[key](world) if key in FRESH else {}
     params.update(fresh)
-    account = world.accounts.get(caller)
-    kwargs: dict[str, Any] = {}
+    personal_token = world.tokens.get(caller)
+    account = world.accounts.get(TOKEN_CALLERS[caller][0] if personal_token else caller)
+    kwargs: dict[str, Any] = {"allow_redirects": False}
     if key in BODIES:
         kwargs["json"] = BODIES[key](world, account)
     if key in QUERIES:
@@ -403,9 +490,10 @@ def play(world: World, method: str, path: str, caller: str) -> int:
     if key == ("POST", "/api/tasks/{task_id}/attachments"):
         kwargs["files"] = upload()
     token = account.access_token if account else None
-    if key in SESSION_ENDING and account:
+    if key in SESSION_ENDING and account and not personal_token:
         session = world.fresh_session(caller)
         token = session.refresh_token if path == "/api/token/refresh" else session.access_token
+    token = personal_token or token
     client = (
         ApiClient(world.url) if key in PUBLIC or key in SESSION_ENDING else world.client(caller)
     )
@@ -421,6 +509,11 @@ def test_authorization_matrix_has_no_leaks(world):
     observed: dict[tuple[str, str], tuple[int, ...]] = {}
     for _, method, path in operations:
         observed[(method, path)] = tuple(play(world, method, path, c) for c in CALLERS)
+    scopes = required_scopes(world)
+    tokens_observed = {
+        (method, path): {caller: play(world, method, path, caller) for caller in TOKEN_CALLERS}
+        for _, method, path in operations
+    }
 
     wrong, leaks = [], []
     for (method, path), statuses in observed.items():
@@ -435,8 +528,38 @@ def test_authorization_matrix_has_no_leaks(world):
             leaks.append(f"{method} {path} anonymous: {anonymous} (not 401)")
         if PROJECT_SCOPED_PARAMS & set(_params_of(path)) and other != 404:
             leaks.append(f"{method} {path} outside the project: {other} (not 404)")
+    for key, statuses in tokens_observed.items():
+        for caller, got in statuses.items():
+            want = token_expectation(key, caller, scopes.get(key))
+            if got != want:
+                wrong.append(f"{key[0]} {key[1]} as {caller}: {got} (expected {want})")
+            if 200 <= got < 300 and not 200 <= want < 300:
+                leaks.append(f"{key[0]} {key[1]} as {caller}: {got}")
     assert not leaks, "leaks:\n" + "\n".join(leaks)
     assert not wrong, f"{len(wrong)} cells differ from MATRIX:\n" + "\n".join(wrong)
+
+
+def required_scopes(world: World) -> dict[tuple[str, str], str | None]:
+    """Each operation's documented scope (None: public)."""
+    found = {}
+    for name in sorted(world.built):
+        document = world.client().get(f"/api/docs/{name}/openapi.json").json()
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                if method in ("get", "post", "put", "patch", "delete"):
+                    found[(method.upper(), path)] = operation.get("x-required-scope")
+    return found
+
+
+def token_expectation(key: tuple[str, str], caller: str, scope: str | None) -> int:
+    """What a token caller must get: its account's cell where its scopes allow the
+    operation (or the operation is public), else 403 insufficient_scope."""
+    account, held = TOKEN_CALLERS[caller]
+    if key in TOKEN_OVERRIDES:
+        return TOKEN_OVERRIDES[key]
+    if scope is not None and scope not in held:
+        return 403
+    return MATRIX[key][CALLERS.index(account)]
 
 
 def _params_of(path: str) -> list[str]:

@@ -112,6 +112,22 @@ def test_table_shows_each_verdict(bench):
     assert lines[3].endswith("not measured") and lines[4].endswith("-")
 
 
+def test_personal_token_rows_judge_p1_and_p2_like_the_jwt_ones():
+    from scripts.benchmarks.results import personal_token_rows
+
+    phases = {
+        "ceiling": {"rps": 1000.0},
+        "p1": {"rps": 700.0},
+        "p1_pat": {"rps": 650.0},
+    }
+    p2 = {"per_100": 0.5, "pat": {"per_100": 3.0, "verify_calls": 30, "requests": 1000}}
+    p1_row, p2_row, compared = personal_token_rows(phases, p2)
+    assert (p1_row.id, p1_row.ok) == ("P1", True)  # 65% of the ceiling
+    assert (p2_row.id, p2_row.ok) == ("P2", False)  # 3 verify calls per 100
+    assert compared.value.startswith("93% of the JWT req/s") and compared.ok is None
+    assert personal_token_rows({"p1": {}}, {}) == []
+
+
 @pytest.mark.parametrize(
     ("script", "options"),
     [

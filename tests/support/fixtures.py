@@ -12,6 +12,7 @@ import pytest
 from scripts import stack
 from scripts.toolkit.processes import Process, free_port
 from tests.support.api import PASSWORD, Account, ApiClient
+from tests.support.oidc_provider import OidcProvider, start_oidc_provider
 from tests.support.platform import Platform, boot_platform
 from tests.support.servers import WebhookReceiver, serve, start_smtp
 
@@ -45,9 +46,18 @@ def webhook_receiver():
 
 
 @pytest.fixture(scope="session")
-def platform(backing, smtp, tmp_path_factory) -> Platform:
+def oidc_provider(tmp_path_factory) -> OidcProvider:
+    """A real OpenID provider process the platform offers sign-in with (as ``mock``)."""
+    provider = start_oidc_provider(tmp_path_factory.mktemp("oidc-provider"))
+    yield provider
+    provider.close()
+
+
+@pytest.fixture(scope="session")
+def platform(backing, smtp, oidc_provider, tmp_path_factory) -> Platform:
     """Every built service, worker and the aggregate health behind nginx, booted once."""
     settings = {**PLATFORM_SETTINGS, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
+    settings.update(oidc_provider.settings())
     platform = boot_platform(backing, tmp_path_factory.mktemp("platform"), settings)
     yield platform
     platform.close()

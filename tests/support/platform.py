@@ -52,6 +52,8 @@ class Platform:
                 "WEB_CONCURRENCY": "2",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": str(REPO),
+                # Where people reach the platform: links in e-mails, provider sign-in.
+                "APP_URL": self.url,
             }
         )
         env.update(self.settings)
@@ -121,6 +123,8 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
     """Start every built service and nginx in front of them."""
     platform = Platform(backing, workdir, settings)
     supervisor = platform.supervisor
+    gateway_port = free_port()
+    platform.url = f"http://127.0.0.1:{gateway_port}"
     # The platform's own Redis server (not the suite's): its workers must not consume the
     # in-process tests' messages, and fault tests stop and start it.
     redis_port = free_port()
@@ -141,7 +145,6 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
     health_port = free_port()
     ports = {service.package: platform.processes[service.name].port for service in services}
     addresses = nginx.loopback_addresses({**ports, "health": health_port})
-    gateway_port = free_port()
     conf = nginx.render_nginx(workdir / "nginx", f"127.0.0.1:{gateway_port}", addresses)
     supervisor.add("nginx", nginx.nginx_command(conf), platform.base_env(), gateway_port)
     workers = stack.built_workers()
@@ -158,5 +161,4 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
     except Exception:
         platform.close()
         raise
-    platform.url = f"http://127.0.0.1:{gateway_port}"
     return platform

@@ -43,7 +43,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @blp.route("/activities")
 class Activities(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="activities")]
 
     @blp.arguments(ActivityListArgsSchema, location="query")
     @blp.response(200, ActivityPageSchema)

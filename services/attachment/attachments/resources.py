@@ -144,7 +144,7 @@ def _store(upload: FileStorage) -> tuple[StoredFile, str]:
 
 @blp.route("/tasks/<int:task_id>/attachments")
 class TaskAttachments(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="attachments")]
 
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, AttachmentPageSchema)
@@ -217,7 +217,7 @@ class TaskAttachments(MethodView):
 
 @blp.route("/attachments/<int:attachment_id>")
 class AttachmentById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="attachments")]
 
     @blp.response(200, AttachmentSchema)
     def get(self, attachment_id: int):
@@ -243,7 +243,7 @@ class AttachmentById(MethodView):
 
 @blp.route("/attachments/<int:attachment_id>/download")
 class AttachmentDownload(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="attachments")]
 
     @blp.response(
         200,

@@ -102,7 +102,7 @@ def _load(comment_id: int, principal: Principal) -> tuple[Comment, TaskAccess]:
 
 @blp.route("/tasks/<int:task_id>/comments")
 class TaskComments(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="comments")]
 
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, CommentPageSchema)
@@ -145,7 +145,7 @@ class TaskComments(MethodView):
 
 @blp.route("/comments/<int:comment_id>")
 class CommentById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="comments")]
 
     @blp.response(200, CommentSchema)
     def get(self, comment_id: int):

@@ -46,7 +46,7 @@ def _page_of(user_id: int, args: dict):
 
 @blp.route("")
 class Notifications(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.arguments(NotificationListArgsSchema, location="query")
     @blp.response(200, NotificationPageSchema)
@@ -57,7 +57,7 @@ class Notifications(MethodView):
 
 @blp.route("/user/<int:user_id>")
 class NotificationsOfUser(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.arguments(NotificationListArgsSchema, location="query")
     @blp.response(200, NotificationPageSchema)
@@ -71,7 +71,7 @@ class NotificationsOfUser(MethodView):
 
 @blp.route("/<int:notification_id>/read")
 class NotificationRead(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.response(200, NotificationSchema)
     def post(self, notification_id: int):
@@ -87,7 +87,7 @@ class NotificationRead(MethodView):
 
 @blp.route("/read-all")
 class NotificationsReadAll(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.response(200, ReadAllResultSchema)
     def post(self):
@@ -103,7 +103,7 @@ class NotificationsReadAll(MethodView):
 
 @blp.route("/unread-count")
 class UnreadCount(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.response(200, UnreadCountSchema)
     def get(self):
@@ -118,7 +118,7 @@ class UnreadCount(MethodView):
 
 @blp.route("/preferences")
 class Preferences(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="notifications")]
 
     @blp.response(200, PreferencesSchema)
     def get(self):

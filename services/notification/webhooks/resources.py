@@ -67,7 +67,7 @@ def _check_url(url: str) -> None:
 
 @blp.route("")
 class Webhooks(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="webhooks")]
 
     @blp.arguments(WebhookListArgsSchema, location="query")
     @blp.response(200, WebhookPageSchema)
@@ -107,7 +107,7 @@ class Webhooks(MethodView):
 
 @blp.route("/<int:webhook_id>")
 class WebhookById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="webhooks")]
 
     @blp.response(200, WebhookSchema)
     def get(self, webhook_id: int):
@@ -141,7 +141,7 @@ class WebhookById(MethodView):
 
 @blp.route("/<int:webhook_id>/deliveries")
 class WebhookDeliveries(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="webhooks")]
 
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, DeliveryPageSchema)
@@ -159,7 +159,7 @@ class WebhookDeliveries(MethodView):
 
 @blp.route("/<int:webhook_id>/test")
 class WebhookTest(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="webhooks")]
 
     @blp.response(202, DeliverySchema)
     def post(self, webhook_id: int):

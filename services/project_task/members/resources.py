@@ -78,7 +78,7 @@ def _hand_over(principal: Principal, project: Project, new_owner: ProjectMember)
 
 @blp.route("")
 class ProjectMembers(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="projects")]
 
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, MemberPageSchema)
@@ -128,7 +128,7 @@ class ProjectMembers(MethodView):
 
 @blp.route("/<int:user_id>")
 class ProjectMemberById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="projects")]
 
     @blp.response(200, MemberSchema)
     def get(self, project_id: int, user_id: int):

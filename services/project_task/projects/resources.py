@@ -58,7 +58,7 @@ def _check_dates(start: date | None, end: date | None) -> None:
 
 @blp.route("")
 class Projects(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="projects")]
 
     @blp.arguments(ProjectListArgsSchema, location="query")
     @blp.response(200, ProjectPageSchema)
@@ -102,7 +102,7 @@ class Projects(MethodView):
 
 @blp.route("/<int:project_id>")
 class ProjectById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="projects")]
 
     @blp.response(200, ProjectSchema)
     def get(self, project_id: int):

@@ -46,7 +46,7 @@ def _page(query, args: dict):
 
 @blp.route("/projects/<int:project_id>/tasks")
 class ProjectTasks(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="tasks")]
 
     @blp.arguments(TaskListArgsSchema, location="query")
     @blp.response(200, TaskPageSchema)
@@ -77,7 +77,7 @@ class ProjectTasks(MethodView):
 
 @blp.route("/tasks")
 class Tasks(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="tasks")]
 
     @blp.arguments(AllTasksArgsSchema, location="query")
     @blp.response(200, TaskPageSchema)
@@ -100,7 +100,7 @@ class Tasks(MethodView):
 
 @blp.route("/tasks/<int:task_id>")
 class TaskById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="tasks")]
 
     @blp.response(200, TaskSchema)
     def get(self, task_id: int):

@@ -32,7 +32,7 @@ def _headers(state: str) -> dict[str, str]:
 
 @blp.route("/dashboard")
 class Dashboard(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.response(200, DashboardSchema)
     def get(self):
@@ -49,7 +49,7 @@ class Dashboard(MethodView):
 
 @blp.route("/project-summary/<int:project_id>")
 class QuickProjectSummary(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.response(200, ProjectSummarySchema)
     def get(self, project_id: int):

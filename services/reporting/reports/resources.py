@@ -79,7 +79,7 @@ def _with_etag(report: Report, status: int = 200, **headers: str):
 
 @blp.route("")
 class Reports(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.arguments(ReportListArgsSchema, location="query")
     @blp.response(200, ReportPageSchema)
@@ -123,7 +123,7 @@ class Reports(MethodView):
 
 @blp.route("/<int:report_id>")
 class ReportById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.response(200, ReportSchema)
     def get(self, report_id: int):
@@ -144,7 +144,7 @@ class ReportById(MethodView):
 
 @blp.route("/<int:report_id>/download")
 class ReportDownload(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.response(
         200,

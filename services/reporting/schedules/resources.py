@@ -56,7 +56,7 @@ def load_schedule(schedule_id: int, principal: Principal) -> ReportSchedule:
 
 @blp.route("")
 class Schedules(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.arguments(ScheduleListArgsSchema, location="query")
     @blp.response(200, SchedulePageSchema)
@@ -101,7 +101,7 @@ class Schedules(MethodView):
 
 @blp.route("/<int:schedule_id>")
 class ScheduleById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="reports")]
 
     @blp.response(200, ScheduleSchema)
     def get(self, schedule_id: int):

@@ -1,4 +1,4 @@
-"""Registration, login, token refresh, logout and password reset."""
+"""Registration, login (and its second step), token refresh, logout and password reset."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from services.common.errors import abort
 from services.common.events import record_event
 from services.common.idempotency import idempotent
 from services.common.ratelimit import auth_limit
-from services.user import lockout, tokens
+from services.common.scopes import SESSION, SIGNED_IN
+from services.user import lockout, personal_tokens, second_factor, signin, tokens
 from services.user.accounts.schemas import (
     ForgotPasswordSchema,
+    LoginOtpSchema,
     LoginSchema,
     MessageSchema,
     RegisterSchema,
@@ -49,6 +51,27 @@ def _taken(username: str, email: str, exclude_id: int | None = None) -> dict[str
     return errors
 
 
+def new_account(
+    username: str, email: str, full_name: str | None, password: str, **event_data: str
+) -> User:
+    """Add an account and its ``user.registered`` event to the session (not committed)."""
+    user = User(
+        username=username,
+        email=email,
+        full_name=full_name,
+        password_hash=tokens.hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        "user.registered",
+        actor=user,
+        entity=("user", user.id),
+        data={"username": user.username, "email": user.email, **event_data},
+    )
+    return user
+
+
 @blp.route("/register")
 class Register(MethodView):
     @blp.doc(**PUBLIC)
@@ -63,20 +86,7 @@ class Register(MethodView):
         errors = _taken(username, email)
         if errors:
             abort(409, "An account with these details exists.", code="conflict", errors=errors)
-        user = User(
-            username=username,
-            email=email,
-            full_name=data.get("full_name"),
-            password_hash=tokens.hash_password(data["password"]),
-        )
-        db.session.add(user)
-        db.session.flush()
-        record_event(
-            "user.registered",
-            actor=user,
-            entity=("user", user.id),
-            data={"username": user.username, "email": user.email},
-        )
+        user = new_account(username, email, data.get("full_name"), data["password"])
         db.session.commit()
         return user, 201, {"Location": url_for("users.UserById", user_id=user.id)}
 
@@ -90,27 +100,60 @@ class Login(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN")
     def post(self, data):
-        """Exchange a username or e-mail and password for a token pair."""
+        """Exchange a username or e-mail and password for a token pair (or, with
+        two-factor, for 401 otp_required and the otp_token of the second step)."""
         identifier = (data.get("username") or data.get("email")).lower()
         column = User.username if "username" in data else User.email
         user = db.session.scalar(select(User).where(column == identifier))
         if user is None:
             tokens.check_password(None, data["password"])  # the same time as a wrong one
-            abort(401, "Wrong username, e-mail or password.", code="invalid_credentials")
-        if not lockout.verify_password(user, data["password"]):
-            abort(401, "Wrong username, e-mail or password.", code="invalid_credentials")
-        if not user.is_active:
-            abort(403, "This account is deactivated.", code="account_disabled")
-        user.last_login_at = utcnow()
-        pair = tokens.issue_tokens(user)
-        record_event("user.login", actor=user, entity=("user", user.id))
-        db.session.commit()
-        return pair
+            abort(401, signin.WRONG, code="invalid_credentials")
+        # With two-factor only the right code after it clears the lockout count.
+        right = lockout.verify_password(user, data["password"], settle=not user.has_two_factor)
+        return signin.sign_in(user, signed_in_with="password", first_factor_ok=right)
+
+
+@blp.route("/login/otp")
+class LoginOtp(MethodView):
+    @blp.doc(**PUBLIC)
+    @auth_limit(limiter)
+    @blp.arguments(LoginOtpSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN")
+    def post(self, data):
+        """The second step of a login: the otp_token and a TOTP or recovery code."""
+        wrong = "Wrong password or code; sign in again if the password may have been wrong."
+        challenge = second_factor.find_challenge(data["otp_token"])
+        if challenge is None:
+            abort(
+                401, "The sign-in expired or is unknown; sign in again.", code="invalid_credentials"
+            )
+        user = db.session.get(User, challenge.user_id)
+        if user is None or not user.has_two_factor:
+            abort(
+                401, "The sign-in expired or is unknown; sign in again.", code="invalid_credentials"
+            )
+        if not challenge.first_factor_ok:
+            # A wrong password's challenge costs an attempt like any other, and never opens.
+            lockout.claim_attempt(user.id)
+            abort(401, wrong, code="invalid_credentials")
+        if not second_factor.check_code(user, data["code"]):
+            abort(401, wrong, code="invalid_credentials")
+        if not second_factor.close_challenge(data["otp_token"]):
+            db.session.rollback()
+            abort(
+                401, "The sign-in expired or is unknown; sign in again.", code="invalid_credentials"
+            )
+        return signin.open_session(user, challenge.signed_in_with)
 
 
 @blp.route("/token/refresh")
 class TokenRefresh(MethodView):
-    @blp.doc(description="Send the refresh token as the bearer token.")
+    @blp.doc(
+        description="Send the refresh token as the bearer token.",
+        **{"x-required-scope": SESSION},
+    )
     @blp.response(200, TokenPairSchema)
     def post(self):
         """Rotate a refresh token into a new token pair."""
@@ -135,7 +178,7 @@ class TokenRefresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @require_auth
+    @require_auth(scope=SIGNED_IN)
     @blp.response(204)
     def post(self):
         """Revoke the current access token and its refresh token."""
@@ -213,6 +256,8 @@ class PasswordReset(MethodView):
         user.locked_until = None
         tokens.revoke_reset_tokens(user.id)
         tokens.revoke_sessions(user.id, "password_reset")
+        # Whoever had the account may have made tokens: a reset is a fresh start.
+        personal_tokens.revoke(user.id, "password_reset")
         record_event("user.password_reset", actor=user, entity=("user", user.id))
         db.session.commit()
         tokens.announce_revocation(user.id)

@@ -24,6 +24,16 @@ class LoginSchema(ma.Schema):
             raise ma.ValidationError("Give either username or email.", "username")
 
 
+class LoginOtpSchema(ma.Schema):
+    otp_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
+    code = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "A 6-digit TOTP code, or a recovery code (xxxx-xxxx-xxxx)."},
+    )
+
+
 class TokenPairSchema(ma.Schema):
     access_token = ma.fields.String()
     refresh_token = ma.fields.String()

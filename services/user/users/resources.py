@@ -6,12 +6,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
-from services.common.auth import current_principal, require_auth
+from services.common.auth import current_principal, require_auth, require_scope
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
 from services.common.events import record_event
 from services.common.pagination import paginate, with_link
-from services.user import lockout, tokens
+from services.common.scopes import SESSION
+from services.user import lockout, personal_tokens, tokens
 from services.user.accounts.resources import _taken
 from services.user.extensions import db
 from services.user.models import User
@@ -45,7 +46,7 @@ def _load_user(user_id: int) -> User:
 
 @blp.route("/users/me")
 class Me(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="users")]
 
     @blp.response(200, UserSchema)
     def get(self):
@@ -78,7 +79,8 @@ class Me(MethodView):
             if errors:
                 abort(409, "An account with this e-mail exists.", code="conflict", errors=errors)
         if email_changed or password_changed:
-            _confirm_current_password(user, data.get("current_password"))
+            require_scope(SESSION)  # a personal access token cannot take the account over
+            lockout.confirm_current_password(user, data.get("current_password"))
         changes: dict[str, list] = {}
         if email_changed:
             changes["email"] = [user.email, email]
@@ -111,21 +113,9 @@ class Me(MethodView):
         return _with_etag(user)
 
 
-def _confirm_current_password(user: User, current_password: str | None) -> None:
-    """422 unless ``current_password`` is right; each try spends a lockout attempt (429)."""
-    if not current_password:
-        abort(
-            422,
-            "Give your current password to change the e-mail or password.",
-            errors={"current_password": ["Required to change the e-mail or password."]},
-        )
-    if not lockout.verify_password(user, current_password):
-        abort(422, "The current password is wrong.", errors={"current_password": ["Wrong."]})
-
-
 @blp.route("/users/<int:user_id>")
 class UserById(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="users")]
 
     @blp.response(200, PublicUserSchema)
     def get(self, user_id: int):
@@ -135,7 +125,7 @@ class UserById(MethodView):
 
 @blp.route("/users")
 class Users(MethodView):
-    decorators = [require_auth]
+    decorators = [require_auth(scope="users")]
 
     @blp.arguments(UserIdsArgsSchema, location="query")
     @blp.response(200, PublicUserListSchema)
@@ -203,6 +193,7 @@ class AdminUserById(MethodView):
         if changes.get("is_active") == [True, False]:
             tokens.revoke_sessions(user.id, "deactivated")
             tokens.revoke_reset_tokens(user.id)
+            personal_tokens.revoke(user.id, "deactivated")
         if changes:
             record_event("user.updated", actor=principal, entity=("user", user.id), changes=changes)
         db.session.commit()
