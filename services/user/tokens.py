@@ -189,15 +189,6 @@ def touch_last_used(model: type, row_id: Any, last_used_at: datetime | None) -> 
     except SQLAlchemyError as exc:
         log.warning("could not note when %s %s was last used: %s", model.__name__, row_id, exc)
 
-    def recognises(self, token: str) -> bool:
-        """Whether this service signed the access token and it has not expired (its
-        session is checked by :meth:`verify`)."""
-        try:
-            decode(token, "access")
-        except InvalidToken:
-            return False
-        return True
-
 
 def revoke_sessions(
     user_id: int, reason: str, *, keep_session: str | None = None, only_session: str | None = None

@@ -4,7 +4,7 @@ access token (``tp_...``). The user service's own views and ``POST /internal/aut
 
 from __future__ import annotations
 
-from services.common.auth import Principal
+from services.common.auth import InvalidToken, Principal
 from services.user import personal_tokens, tokens
 
 
@@ -21,3 +21,15 @@ class LocalTokenVerifier:
 
     def verify(self, token: str) -> Principal:
         return verify_bearer_token(token)[0]
+
+    def recognises(self, token: str) -> bool:
+        """Whether this service signed the access token and it has not expired (its
+        session is checked by :meth:`verify`). A personal access token is known only by
+        a database look-up, so until :meth:`verify` it counts against the address."""
+        if token.startswith(personal_tokens.PREFIX):
+            return False
+        try:
+            tokens.decode(token, "access")
+        except InvalidToken:
+            return False
+        return True
