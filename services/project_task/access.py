@@ -16,7 +16,7 @@ from services.common.auth import Principal
 from services.common.contracts import role_at_least
 from services.common.errors import abort
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task
+from services.project_task.models import Project, ProjectMember, Task, TimeEntry
 
 _ACTIONS = {
     "viewer": "read this project",
@@ -129,3 +129,18 @@ def role_of(project_id: int, user_id: int) -> str | None:
             ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
         )
     )
+
+
+_ENTRY_WITH_ROLE = _with_role(select(TimeEntry, ProjectMember.role), TimeEntry.project_id).where(
+    TimeEntry.id == bindparam("entry_id")
+)
+
+
+def load_time_entry(
+    entry_id: int, principal: Principal, needed: str = "viewer"
+) -> tuple[TimeEntry, str | None]:
+    """The time entry and the caller's role in its project; 404 if they cannot see it."""
+    params = {"entry_id": entry_id, "user_id": principal.id}
+    row = db.session.execute(_ENTRY_WITH_ROLE, params).first()
+    _require_access(row, principal, needed, "time entry")
+    return row.TimeEntry, row.role

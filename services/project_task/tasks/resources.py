@@ -27,6 +27,7 @@ from services.project_task.tasks.schemas import (
     TaskSchema,
     TaskUpdateSchema,
 )
+from services.project_task.time_entries.rules import forget_time_of_tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api", description="Tasks")
 
@@ -130,6 +131,7 @@ class TaskById(MethodView):
         dump = _schema.dump(task)
         check_if_match(dump)
         record_task_event("task.deleted", principal, task, dump)
+        forget_time_of_tasks([task.id])
         db.session.execute(
             update(Task)
             .where(Task.parent_id == task.id)
