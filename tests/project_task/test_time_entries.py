@@ -116,9 +116,7 @@ def test_any_local_today_is_allowed_but_no_day_still_to_come_anywhere(client, fa
     assert latest - today() in (timedelta(0), timedelta(days=1))
     log(client, task, people.member, spent_on=latest.isoformat())
     log(client, task, people.member, spent_on=day(-400))
-    late = log(
-        client, task, people.member, 422, spent_on=(latest + timedelta(days=1)).isoformat()
-    )
+    late = log(client, task, people.member, 422, spent_on=(latest + timedelta(days=1)).isoformat())
     assert "spent_on" in late.json["errors"]
 
 
@@ -184,8 +182,9 @@ def test_concurrent_entries_cannot_pass_the_daily_limit_together(served, factory
     ).json()
     assert mine["total"] == 2 and sum(e["minutes"] for e in mine["items"]) == 1000
     spent_minutes = [
-        requests.get(f"{served}/api/tasks/{t['id']}", headers=people.member.headers, timeout=10)
-        .json()["spent_minutes"]
+        requests.get(
+            f"{served}/api/tasks/{t['id']}", headers=people.member.headers, timeout=10
+        ).json()["spent_minutes"]
         for t in tasks
     ]
     assert sum(spent_minutes) == 1000
@@ -244,9 +243,7 @@ def test_lists_filter_sort_and_paginate(client, factory, people):
     assert bad.status_code == 422 and {"user_id", "sort"} <= set(bad.json["errors"])
 
 
-def test_the_author_and_project_admins_change_and_delete_an_entry(
-    client, factory, people, outbox
-):
+def test_the_author_and_project_admins_change_and_delete_an_entry(client, factory, people, outbox):
     task = factory.task(factory.team())
     entry = log(client, task, people.member, minutes=60).json
     url = f"/api/time-entries/{entry['id']}"
