@@ -1,7 +1,9 @@
-"""Quick views, computed on request: your dashboard and a project's summary (SPEC §9).
+"""Quick views, computed on request: your dashboard, a project's summary and a
+timesheet (SPEC §9).
 
 Access is checked first (the dashboard is only ever your own; a project summary needs
-membership, or the global admin role). Answers are then cached in Redis for
+membership, or the global admin role; a timesheet follows the rules of the timesheet
+report, :mod:`services.reporting.access`). Answers are then cached in Redis for
 ``QUICK_CACHE_SECONDS`` under a key naming the user (and the project), so one user's
 figures are never served to another. ``Cache-Control: no-cache`` on the request skips
 the cached answer.
@@ -14,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -22,8 +25,8 @@ from redis.exceptions import RedisError
 from services.common.auth import current_principal, require_auth
 from services.common.errors import abort
 from services.common.redis_store import get_redis
-from services.common.report_contract import DashboardSchema, ProjectSummarySchema
-from services.reporting import sources
+from services.common.report_contract import DashboardSchema, ProjectSummarySchema, TimesheetSchema
+from services.reporting import access, sources
 
 log = logging.getLogger(__name__)
 
@@ -96,4 +99,35 @@ class QuickProjectSummary(MethodView):
 
         key = f"{CACHE_PREFIX}:project-summary:{principal.id}:{project_id}"
         value, state = cached(key, compute)
+        return value, 200, _headers(state)
+
+
+class TimesheetArgsSchema(access.TimesheetParams):
+    """The timesheet report's parameters, from the query string."""
+
+    project_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    user_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+
+
+@blp.route("/timesheet")
+class QuickTimesheet(MethodView):
+    decorators = [require_auth]
+
+    @blp.arguments(TimesheetArgsSchema, location="query")
+    @blp.response(200, TimesheetSchema)
+    def get(self, args):
+        """Time logged, per day, week, person or task: of a project (its members), of a
+        user across projects (yourself; global admins: anyone), or your own time."""
+        principal = current_principal()
+        requester = access.Requester(principal.id, principal.is_admin)
+        refused = access.refusal(requester, "timesheet", args)
+        if refused is not None:
+            abort(refused.status, refused.detail)
+        query = access.timesheet_query(requester, args)
+
+        def compute() -> dict[str, Any]:
+            return TimesheetSchema().dump(sources.timesheet(query))
+
+        scope = ":".join(str(query[name]) for name in sorted(query))
+        value, state = cached(f"{CACHE_PREFIX}:timesheet:{principal.id}:{scope}", compute)
         return value, 200, _headers(state)
