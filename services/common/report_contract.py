@@ -219,11 +219,17 @@ class ActivitySummarySchema(ActivityCountsSchema):
 # The timesheet: time entries summed per day, ISO week, user or task.
 TIMESHEET_GROUPS = ("day", "week", "user", "task")
 TIMESHEET_MAX_DAYS = 366
+TIMESHEET_FIRST_DAY = date(1970, 1, 1)
+TIMESHEET_LAST_DAY = date(2999, 12, 31)
 
 
 def check_period(since: date, until: date) -> None:
     """A timesheet covers ``since`` to ``until``, both included, at most
-    ``TIMESHEET_MAX_DAYS`` days (raises a ValidationError on ``until``)."""
+    ``TIMESHEET_MAX_DAYS`` days between 1970 and 2999 (raises a ValidationError)."""
+    if since < TIMESHEET_FIRST_DAY:
+        raise ma.ValidationError(f"Must be {TIMESHEET_FIRST_DAY} or later.", "since")
+    if until > TIMESHEET_LAST_DAY:
+        raise ma.ValidationError(f"Must be {TIMESHEET_LAST_DAY} or earlier.", "until")
     if until < since:
         raise ma.ValidationError("Must not be before since.", "until")
     if (until - since).days + 1 > TIMESHEET_MAX_DAYS:

@@ -31,7 +31,12 @@ from marshmallow import validate
 
 from services.common.db import utcnow
 from services.common.errors import abort, flatten_messages
-from services.common.report_contract import TIMESHEET_GROUPS, check_period
+from services.common.report_contract import (
+    TIMESHEET_FIRST_DAY,
+    TIMESHEET_GROUPS,
+    TIMESHEET_LAST_DAY,
+    check_period,
+)
 from services.reporting import sources
 
 
@@ -63,6 +68,7 @@ class SystemOverviewParams(ma.Schema):
 
 
 TIMESHEET_DAYS = 7
+_DAYS = validate.Range(min=TIMESHEET_FIRST_DAY, max=TIMESHEET_LAST_DAY)
 
 
 def _day(value: date | str | None) -> date | None:
@@ -80,8 +86,10 @@ def timesheet_period(params: dict[str, Any], today: date) -> tuple[date, date]:
 class TimesheetParams(ma.Schema):
     project_id = _id()
     user_id = _id()
-    since = ma.fields.Date(metadata={"description": "YYYY-MM-DD, included"})
-    until = ma.fields.Date(metadata={"description": "YYYY-MM-DD, included; default today"})
+    since = ma.fields.Date(validate=_DAYS, metadata={"description": "YYYY-MM-DD, included"})
+    until = ma.fields.Date(
+        validate=_DAYS, metadata={"description": "YYYY-MM-DD, included; default today"}
+    )
     group_by = ma.fields.String(load_default="day", validate=validate.OneOf(TIMESHEET_GROUPS))
 
     @ma.validates_schema

@@ -34,6 +34,7 @@ class TimerView(MethodView):
     decorators = [require_auth]
 
     @blp.response(200, TimerSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def get(self):
         """Your running timer (404 when none runs)."""
         timer = rules.running_timer(current_principal().id)
@@ -44,6 +45,7 @@ class TimerView(MethodView):
     @idempotent
     @blp.arguments(TimerStartSchema)
     @blp.response(201, TimerStartedSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Start a timer on a task (project members and up); a timer already running
         stops first, into its entry."""
@@ -72,6 +74,7 @@ class TimerView(MethodView):
         return {**started, "stopped": stopped}, 201, headers
 
     @blp.response(200, StoppedTimerSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def delete(self):
         """Stop your timer into a time entry (404 when none runs)."""
         principal = current_principal()

@@ -115,6 +115,7 @@ class QuickTimesheet(MethodView):
 
     @blp.arguments(TimesheetArgsSchema, location="query")
     @blp.response(200, TimesheetSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args):
         """Time logged, per day, week, person or task: of a project (its members), of a
         user across projects (yourself; global admins: anyone), or your own time."""

@@ -78,6 +78,7 @@ class Reports(MethodView):
     @idempotent
     @blp.arguments(ReportCreateSchema)
     @blp.response(202, ReportSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Request a report; it is made in the background (poll it, or wait for the
         notification)."""

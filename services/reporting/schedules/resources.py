@@ -64,6 +64,7 @@ class Schedules(MethodView):
     @idempotent
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Schedule a report, daily or weekly, e-mailed to you when ready."""
         principal = current_principal()
