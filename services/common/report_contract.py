@@ -276,18 +276,18 @@ class TimesheetRowSchema(Contract):
     billable_minutes = ma.fields.Integer()
 
 
-class TimesheetCellSchema(Contract):
-    """The minutes one user logged on one day."""
+class TimesheetPersonSchema(Contract):
+    """The minutes one user logged per day (``{"YYYY-MM-DD": minutes}``, days with time
+    only): a map rather than a row per day, as it is the largest part of a timesheet."""
 
     user_id = ma.fields.Integer()
-    day = IsoDate()
-    minutes = ma.fields.Integer()
+    days = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 
 
 class TimesheetSchema(Contract):
     """Time entries summed: the totals; ``rows`` per ``group_by`` (every day or week of
     the period, even empty ones; the users and tasks with time, most first);
-    ``per_user_day`` (each user's minutes per day, days with time only); and
+    ``per_user_day`` (each user's minutes per day); and
     ``top_tasks``, the tasks with the most time in the period with their estimates."""
 
     project_id = ma.fields.Integer(allow_none=True)
@@ -301,5 +301,5 @@ class TimesheetSchema(Contract):
     users = ma.fields.Integer(metadata={"description": "People who logged time"})
     tasks = ma.fields.Integer(metadata={"description": "Tasks with time"})
     rows = ma.fields.List(ma.fields.Nested(TimesheetRowSchema))
-    per_user_day = ma.fields.List(ma.fields.Nested(TimesheetCellSchema))
+    per_user_day = ma.fields.List(ma.fields.Nested(TimesheetPersonSchema))
     top_tasks = ma.fields.List(ma.fields.Nested(TimesheetRowSchema))

@@ -90,6 +90,25 @@ def _require_access(row: Any, principal: Principal, needed: str, thing: str) -> 
     require_role(row.role, principal, needed)
 
 
+def across_projects(
+    query: Select,
+    project_column: ColumnElement,
+    args: dict[str, Any],
+    principal: Principal,
+    things: str,
+) -> Select:
+    """A list of ``things`` across projects: ``query`` within the caller's projects, or
+    every project with ``all`` (global admins; 403 for others), narrowed to
+    ``project_id`` if given."""
+    if args["all"] and not principal.is_admin:
+        abort(403, f"Only admins can list every project's {things}.", code="forbidden")
+    if not args["all"]:
+        query = query.join(ProjectMember, _membership(principal.id, project_column))
+    if "project_id" in args:
+        query = query.where(project_column == args["project_id"])
+    return query
+
+
 _PROJECT_ROLE = _with_role(select(Project.id, ProjectMember.role), Project.id).where(
     Project.id == bindparam("project_id")
 )

@@ -387,16 +387,16 @@ def _people_chart(data: dict[str, Any], since: date, until: date) -> Chart:
     while slots[-1] + step <= until:
         slots.append(slots[-1] + step)
     index = {slot: n for n, slot in enumerate(slots)}
-    totals: dict[int, int] = {}
-    for cell in data["per_user_day"]:
-        totals[cell["user_id"]] = totals.get(cell["user_id"], 0) + cell["minutes"]
+    people = {p["user_id"]: p["days"] for p in data["per_user_day"]}
+    totals = {user: sum(days.values()) for user, days in people.items()}
     ranked = sorted(totals, key=lambda user: (-totals[user], user))
     shown = ranked if len(ranked) <= CHART_PEOPLE else ranked[: CHART_PEOPLE - 1]
     names = {user: person(user) for user in shown}
     series = {name: [0.0] * len(slots) for name in [*names.values(), "others"]}
-    for cell in data["per_user_day"]:
-        name = names.get(cell["user_id"], "others")
-        series[name][index[slot_of(cell["day"])]] += cell["minutes"] / 60
+    for user, days in people.items():
+        values = series[names.get(user, "others")]
+        for day, minutes in days.items():
+            values[index[slot_of(day)]] += minutes / 60
     if len(ranked) == len(shown):
         del series["others"]
     labels = [slot.isoformat()[5:] if per_day else iso_week(slot) for slot in slots]
@@ -436,8 +436,12 @@ def timesheet(requester: Requester, params: dict[str, Any]) -> Document:
                 "Time per person per day",
                 ["day", "person", "minutes", "hours"],
                 [
-                    [c["day"], person(c["user_id"]), c["minutes"], hours(c["minutes"])]
-                    for c in data["per_user_day"]
+                    [day, person(user), minutes, hours(minutes)]
+                    for day, user, minutes in sorted(
+                        (day, p["user_id"], minutes)
+                        for p in data["per_user_day"]
+                        for day, minutes in p["days"].items()
+                    )
                 ],
             ),
             Table(

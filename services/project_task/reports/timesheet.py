@@ -1,6 +1,7 @@
 """The timesheet: time entries summed in SQL per user and day (one ``GROUP BY``), folded
-here into the days, ISO weeks or users of the period, or summed per task (a second
-``GROUP BY``); a fixed three statements however many entries there are."""
+here into the totals and the days, ISO weeks or users of the period; and summed per task
+(a second ``GROUP BY``, joined to the tasks it names). Two statements however many
+entries there are."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ TOP_TASKS = 12
 def _sums() -> tuple[Any, Any, Any]:
     """Per group: entries, minutes, billable minutes."""
     minutes = TimeEntry.minutes
-    return func.count(), func.sum(minutes), func.sum(minutes).filter(TimeEntry.billable.is_(True))
+    return (
+        func.count().label("entries"),
+        func.sum(minutes).label("minutes"),
+        func.sum(minutes).filter(TimeEntry.billable.is_(True)).label("billable"),
+    )
 
 
 def _figures(entries: int, minutes: int | None, billable: int | None) -> dict[str, int]:
@@ -43,29 +48,42 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _task_rows(scope: list[ColumnElement[bool]], limit: int | None = None) -> list[dict]:
-    """Each task with time in the scope, the most time first, with its estimate and its
-    minutes of all time."""
-    query = (
-        select(Task.id, Task.title, Task.estimated_hours, Task.spent_minutes, *_sums())
-        .join(Task, Task.id == TimeEntry.task_id)
+def _tasks(scope: list[ColumnElement[bool]], limit: int | None) -> tuple[list[dict], int]:
+    """The tasks with time in the scope, the most time first (the first ``limit``), with
+    their estimate and their minutes of all time; and how many tasks have time."""
+    sums = (
+        select(TimeEntry.task_id, *_sums(), func.count().over().label("tasks"))
         .where(*scope)
-        .group_by(Task.id)
-        .order_by(func.sum(TimeEntry.minutes).desc(), Task.id)
+        .group_by(TimeEntry.task_id)
+        .order_by(func.sum(TimeEntry.minutes).desc(), TimeEntry.task_id)
         .limit(limit)
+        .subquery()
     )
-    return [
-        {
-            "task_id": task_id,
-            "title": title,
-            "estimated_hours": estimated,
-            "spent_minutes": spent,
-            **_figures(entries, minutes, billable),
-        }
-        for task_id, title, estimated, spent, entries, minutes, billable in db.session.execute(
-            query
+    rows = db.session.execute(
+        select(
+            Task.id,
+            Task.title,
+            Task.estimated_hours,
+            Task.spent_minutes,
+            sums.c.entries,
+            sums.c.minutes,
+            sums.c.billable,
+            sums.c.tasks,
         )
+        .join(sums, sums.c.task_id == Task.id)
+        .order_by(sums.c.minutes.desc(), Task.id)
+    ).all()
+    tasks = [
+        {
+            "task_id": row.id,
+            "title": row.title,
+            "estimated_hours": row.estimated_hours,
+            "spent_minutes": row.spent_minutes,
+            **_figures(row.entries, row.minutes, row.billable),
+        }
+        for row in rows
     ]
+    return tasks, rows[0].tasks if rows else 0
 
 
 def timesheet(
@@ -78,39 +96,30 @@ def timesheet(
         scope.append(TimeEntry.project_id == project_id)
     if user_id is not None:
         scope.append(TimeEntry.user_id == user_id)
-    entries, minutes, billable, users, tasks = db.session.execute(
-        select(
-            *_sums(),
-            func.count(func.distinct(TimeEntry.user_id)),
-            func.count(func.distinct(TimeEntry.task_id)),
-        ).where(*scope)
-    ).one()
     cells = db.session.execute(
         select(TimeEntry.user_id, TimeEntry.spent_on, *_sums())
         .where(*scope)
         .group_by(TimeEntry.user_id, TimeEntry.spent_on)
-        .order_by(TimeEntry.spent_on, TimeEntry.user_id)
+        .order_by(TimeEntry.user_id, TimeEntry.spent_on)
     ).all()
-    if group_by == "task":
-        rows = _task_rows(scope)
-        top_tasks = rows[:TOP_TASKS]
-    else:
-        rows = _fold(cells, group_by, since, until)
-        top_tasks = _task_rows(scope, TOP_TASKS)
+    totals = _zero()
+    per_user_day: dict[int, dict[str, int]] = {}
+    for cell in cells:
+        _add(totals, _figures(cell.entries, cell.minutes, cell.billable))
+        per_user_day.setdefault(cell.user_id, {})[cell.spent_on.isoformat()] = cell.minutes
+    top_tasks, task_count = _tasks(scope, None if group_by == "task" else TOP_TASKS)
     return {
         "project_id": project_id,
         "user_id": user_id,
         "since": since,
         "until": until,
         "group_by": group_by,
-        **_figures(entries, minutes, billable),
-        "users": users,
-        "tasks": tasks,
-        "rows": rows,
-        "per_user_day": [
-            {"user_id": cell.user_id, "day": cell.spent_on, "minutes": cell[3]} for cell in cells
-        ],
-        "top_tasks": top_tasks,
+        **totals,
+        "users": len(per_user_day),
+        "tasks": task_count,
+        "rows": top_tasks if group_by == "task" else _fold(cells, group_by, since, until),
+        "per_user_day": [{"user_id": user, "days": days} for user, days in per_user_day.items()],
+        "top_tasks": top_tasks[:TOP_TASKS],
     }
 
 

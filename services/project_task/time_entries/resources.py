@@ -12,7 +12,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, select
 
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
@@ -20,10 +20,10 @@ from services.common.errors import abort
 from services.common.idempotency import idempotent
 from services.common.pagination import paginate, with_link
 from services.common.query_args import order_by
-from services.project_task.access import load_task, load_time_entry
+from services.project_task.access import across_projects, load_task, load_time_entry
 from services.project_task.changes import changes_between
 from services.project_task.extensions import db
-from services.project_task.models import ProjectMember, TimeEntry
+from services.project_task.models import TimeEntry
 from services.project_task.time_entries import rules
 from services.project_task.time_entries.schemas import (
     AllTimeEntriesArgsSchema,
@@ -100,17 +100,9 @@ class TimeEntries(MethodView):
         """Time entries across your projects, filtered by project, task, user and days
         (global admins: every project with all=true)."""
         principal = current_principal()
-        if args["all"] and not principal.is_admin:
-            abort(403, "Only admins can list every project's time entries.", code="forbidden")
-        query = select(TimeEntry)
-        if not args["all"]:
-            membership = and_(
-                ProjectMember.project_id == TimeEntry.project_id,
-                ProjectMember.user_id == principal.id,
-            )
-            query = query.join(ProjectMember, membership)
-        if "project_id" in args:
-            query = query.where(TimeEntry.project_id == args["project_id"])
+        query = across_projects(
+            select(TimeEntry), TimeEntry.project_id, args, principal, "time entries"
+        )
         if "task_id" in args:
             query = query.where(TimeEntry.task_id == args["task_id"])
         return _page(query, args, principal)
