@@ -159,14 +159,14 @@ def measure_event_lag(
 
 
 def run_bench_reports(quick: bool) -> dict[str, Any]:
-    """P5 and P6 from scripts/bench_reports (its newest JSON), or why they were not measured."""
+    """P5, P6 and P10 from scripts/bench_reports (its newest JSON), or why they were not measured."""
     script = REPO / "scripts" / "bench_reports"
     if quick:
-        return {"measured": False, "reason": "--quick skips P5/P6 (run without --quick)"}
+        return {"measured": False, "reason": "--quick skips P5/P6/P10 (run without --quick)"}
     if not script.exists():
         return {"measured": False, "reason": "scripts/bench_reports does not exist yet"}
     before = set(RESULTS_DIR.glob("reports-*.json"))
-    print("\nP5/P6: running scripts/bench_reports ...", flush=True)
+    print("\nP5/P6/P10: running scripts/bench_reports ...", flush=True)
     returncode = run_child([sys.executable, str(script)])
     written = sorted(set(RESULTS_DIR.glob("reports-*.json")) - before)
     if not written:

@@ -1,6 +1,7 @@
-"""scripts/bench_reports: P5 (the quick dashboard, computed and cached) and P6
-(project_summary CSV and PDF of a 100,000-task project, end to end) against the user,
-project-task and reporting services and a real reporting worker, on fresh
+"""scripts/bench_reports: P5 (the quick dashboard, computed and cached), P6
+(project_summary CSV and PDF of a 100,000-task project, end to end) and P10 (the
+timesheet CSV and PDF of 100,000 time entries in that project, end to end) against the
+user, project-task and reporting services and a real reporting worker, on fresh
 bench_reports_* databases."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import requests
@@ -70,14 +72,72 @@ FROM (
 """
 
 
+# P10: time entries in the big project, by TIME_USERS people, ENTRIES_PER_DAY each a
+# day (15 to 75 minutes: at most 10 hours), on the days before today, spread over its
+# first TIME_TASKS tasks; then each task's spent_minutes, as the API keeps it.
+TIME_USERS = 50
+ENTRIES_PER_DAY = 8
+TIME_TASKS = 2000
+SEED_TIME_ENTRIES = """
+INSERT INTO time_entries (task_id, project_id, user_id, spent_on, minutes, note, billable,
+                          created_at, updated_at)
+SELECT (%(tasks)s::int[])[1 + floor(random() * cardinality(%(tasks)s::int[]))::int],
+       %(project)s,
+       (%(users)s::int[])[1 + g %% cardinality(%(users)s::int[])],
+       current_date - (g / cardinality(%(users)s::int[])) / %(per_day)s,
+       15 * (1 + floor(random() * 5)::int),
+       NULL,
+       random() < 0.6,
+       now(), now()
+FROM generate_series(0, %(count)s - 1) AS g
+"""
+SPENT_MINUTES = """
+UPDATE tasks SET spent_minutes = s.minutes
+FROM (SELECT task_id, sum(minutes) AS minutes FROM time_entries GROUP BY task_id) AS s
+WHERE tasks.id = s.task_id
+"""
+
+
+def seed_time(cursor: Any, project: int, entries: int) -> dict[str, Any]:
+    """The P10 time entries of ``project``; the period they cover."""
+    users = list(range(900_101, 900_101 + TIME_USERS))
+    cursor.executemany(
+        "INSERT INTO project_members (project_id, user_id, role, created_at, updated_at) "
+        "VALUES (%s, %s, 'member', now(), now())",
+        [(project, user) for user in users],
+    )
+    cursor.execute(
+        "SELECT id FROM tasks WHERE project_id = %s ORDER BY id LIMIT %s", (project, TIME_TASKS)
+    )
+    tasks = [row[0] for row in cursor.fetchall()]
+    cursor.execute(
+        SEED_TIME_ENTRIES,
+        {
+            "tasks": tasks,
+            "project": project,
+            "users": users,
+            "per_day": ENTRIES_PER_DAY,
+            "count": entries,
+        },
+    )
+    cursor.execute(SPENT_MINUTES)
+    cursor.execute(
+        "SELECT min(spent_on), max(spent_on), count(*) FROM time_entries WHERE project_id = %s",
+        (project,),
+    )
+    since, until, count = cursor.fetchone()
+    return {"since": since.isoformat(), "until": until.isoformat(), "entries": count}
+
+
 def account(session: requests.Session, user_url: str, username: str) -> tuple[int, dict]:
     """Register and sign in ``username``; its id and bearer headers."""
     user_id, token = register_and_login(user_url, username, session)
     return user_id, {"Authorization": f"Bearer {token}"}
 
 
-def seed(url: str, dash_user: int, big_user: int, tasks: int, projects: int) -> dict:
-    """Bulk-insert the P5 projects (``dash_user`` in all) and the P6 project."""
+def seed(url: str, dash_user: int, big_user: int, tasks: int, projects: int, entries: int) -> dict:
+    """Bulk-insert the P5 projects (``dash_user`` in all), the P6 project and its P10
+    time entries."""
     started = time.monotonic()
     connection = psycopg2.connect(url)
     fake_members = list(range(900_001, 900_010))
@@ -114,6 +174,7 @@ def seed(url: str, dash_user: int, big_user: int, tasks: int, projects: int) -> 
                     "count": tasks,
                 },
             )
+        logged = seed_time(cursor, big_project, entries)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -121,6 +182,7 @@ def seed(url: str, dash_user: int, big_user: int, tasks: int, projects: int) -> 
     return {
         "dash_projects": dash_projects,
         "big_project": big_project,
+        "time": logged,
         "seconds": round(time.monotonic() - started, 2),
     }
 
@@ -149,13 +211,13 @@ def measure_dashboard(session, url: str, headers: dict, count: int, cached: bool
     }
 
 
-def measure_report(session, url: str, headers: dict, project_id: int, fmt: str) -> dict:
+def measure_report(
+    session, url: str, headers: dict, report: dict, fmt: str, csv_marker: bytes
+) -> dict:
+    """One report (``{type, params}``) end to end: POST, poll until done, download."""
     started = time.perf_counter()
     response = session.post(
-        f"{url}/api/reports",
-        json={"type": "project_summary", "params": {"project_id": project_id}, "format": fmt},
-        headers=headers,
-        timeout=30,
+        f"{url}/api/reports", json={**report, "format": fmt}, headers=headers, timeout=30
     )
     response.raise_for_status()
     location = f"{url}{response.headers['Location']}"
@@ -177,8 +239,8 @@ def measure_report(session, url: str, headers: dict, project_id: int, fmt: str) 
     elapsed = time.perf_counter() - started
     if fmt == "pdf" and not content.startswith(b"%PDF"):
         raise SystemExit("the PDF download is not a PDF")
-    if fmt == "csv" and b"Total tasks," not in content:
-        raise SystemExit("the CSV download has no key figures")
+    if fmt == "csv" and csv_marker not in content:
+        raise SystemExit(f"the CSV download has no {csv_marker.decode()!r}")
     generation = datetime.fromisoformat(report["finished_at"]) - datetime.fromisoformat(
         report["started_at"]
     )
@@ -245,9 +307,17 @@ def run(args: argparse.Namespace) -> int:
         suffix = secrets.token_hex(3)
         dash_id, dash_headers = account(session, urls["user"], f"bench-dash-{suffix}")
         big_id, big_headers = account(session, urls["user"], f"bench-big-{suffix}")
-        print(f"seeding {args.tasks:,} + {args.tasks:,} tasks ...", flush=True)
+        print(
+            f"seeding {args.tasks:,} + {args.tasks:,} tasks, {args.entries:,} time entries ...",
+            flush=True,
+        )
         seeded = seed(
-            envs["project-task"]["DATABASE_URL"], dash_id, big_id, args.tasks, args.projects
+            envs["project-task"]["DATABASE_URL"],
+            dash_id,
+            big_id,
+            args.tasks,
+            args.projects,
+            args.entries,
         )
         print(f"seeded in {seeded['seconds']} s", flush=True)
         worker.wait_ready(wait_log=" ready.")
@@ -258,13 +328,28 @@ def run(args: argparse.Namespace) -> int:
         direct = f"{urls['project-task']}/internal/reports/dashboard?user_id={dash_id}"
         service_headers = {"X-Service-Token": base_env["SERVICE_TOKEN"]}
         internal = measure_dashboard_internal(session, direct, service_headers, args.requests)
+        summary = {"type": "project_summary", "params": {"project_id": seeded["big_project"]}}
         reports = {
             fmt: [
-                measure_report(session, urls["reporting"], big_headers, seeded["big_project"], fmt)
+                measure_report(
+                    session, urls["reporting"], big_headers, summary, fmt, b"Total tasks,"
+                )
                 for _ in range(args.runs)
             ]
             for fmt in ("csv", "pdf")
         }
+        period = {"since": seeded["time"]["since"], "until": seeded["time"]["until"]}
+        timesheets = {}
+        for group_by, runs in (("day", args.runs), ("task", 1)):
+            sheet = {
+                "type": "timesheet",
+                "params": {"project_id": seeded["big_project"], "group_by": group_by, **period},
+            }
+            for fmt in ("csv", "pdf"):
+                timesheets[f"{group_by}_{fmt}"] = [
+                    measure_report(session, urls["reporting"], big_headers, sheet, fmt, b"Minutes,")
+                    for _ in range(runs)
+                ]
     finally:
         supervisor.stop_all()
         if not args.keep:
@@ -305,6 +390,21 @@ def run(args: argparse.Namespace) -> int:
                 p6[fmt] <= TARGETS[f"P6_{fmt}"],
             )
         )
+    entries = seeded["time"]["entries"]
+    for key, runs in timesheets.items():
+        group_by, fmt = key.split("_")
+        median = statistics.median(r["seconds"] for r in runs)
+        target = TARGETS[f"P10_{fmt}"]
+        rows.append(
+            (
+                f"P10 timesheet per {group_by} {fmt.upper()} end to end, median of {len(runs)} "
+                f"({entries:,} entries)",
+                f"{median:.2f} s (max {max(r['seconds'] for r in runs):.2f}, "
+                f"{runs[0]['bytes']:,} bytes)",
+                f"<= {target:.0f} s",
+                median <= target,
+            )
+        )
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     print()
@@ -323,6 +423,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": {"tasks_per_set": args.tasks, "projects": args.projects, **seeded},
         "p5": {"computed": cold, "cached": warm, "project_task_internal": internal},
         "p6": reports,
+        "p10": timesheets,
         "pass": all(ok for *_, ok in rows if ok is not None),
     }
     out = write_results(results, prefix="reports-")

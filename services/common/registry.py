@@ -116,6 +116,10 @@ SERVICES: dict[str, ServiceInfo] = {
                 "report.failed",
                 "user.password_reset_requested",
                 "user.email_changed",
+                # For webhooks only (time tracking and billing integrations): no notices.
+                "time_entry.created",
+                "time_entry.updated",
+                "time_entry.deleted",
             ),
             periodic=(
                 Periodic("notification-redispatch", "redispatch_pending", every=300.0),

@@ -7,6 +7,7 @@ quick views with it and lays the reports out from what it loaded.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -83,6 +84,9 @@ class AssigneeFiguresSchema(Contract):
     overdue = ma.fields.Integer()
     by_status = CountsField()
     estimated_hours_open = ma.fields.Float()
+    spent_hours = ma.fields.Float(
+        metadata={"description": "Hours logged on the tasks (their time entries)"}
+    )
 
 
 class WeekSchema(Contract):
@@ -102,7 +106,10 @@ class ProjectSummarySchema(Contract):
     overdue = ma.fields.Integer()
     completion_rate = ma.fields.Float()
     estimated_hours = ma.fields.Float()
-    actual_hours = ma.fields.Float()
+    actual_hours = ma.fields.Float(metadata={"description": "Hand-typed on the tasks"})
+    spent_hours = ma.fields.Float(
+        metadata={"description": "Hours logged on the tasks (their time entries)"}
+    )
     by_status = CountsField()
     by_priority = CountsField()
     by_assignee = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
@@ -126,6 +133,9 @@ class WorkloadSchema(Contract):
     total = ma.fields.Integer()
     open = ma.fields.Integer()
     overdue = ma.fields.Integer()
+    spent_hours = ma.fields.Float(
+        metadata={"description": "Hours logged on the tasks (their time entries)"}
+    )
     assignees = ma.fields.List(ma.fields.Nested(AssigneeFiguresSchema))
     by_project = ma.fields.List(ma.fields.Nested(WorkloadProjectSchema))
 
@@ -154,8 +164,19 @@ class OverdueSchema(Contract):
     tasks = ma.fields.List(ma.fields.Nested(OverdueTaskSchema))
 
 
+class TimeFiguresSchema(Contract):
+    """Time logged (time entries), in hours; the last 7 and 30 days end today (UTC)."""
+
+    entries = ma.fields.Integer()
+    hours = ma.fields.Float()
+    billable_hours = ma.fields.Float()
+    hours_last_7_days = ma.fields.Float()
+    hours_last_30_days = ma.fields.Float()
+    people = ma.fields.Integer(metadata={"description": "People who logged time"})
+
+
 class SystemSchema(Contract):
-    """Platform-wide counts: projects, members and tasks."""
+    """Platform-wide counts: projects, members, tasks and time logged."""
 
     today = IsoDate()
     projects = ma.fields.Integer()
@@ -165,6 +186,7 @@ class SystemSchema(Contract):
     tasks_by_priority = CountsField()
     created_last_7_days = ma.fields.Integer()
     created_last_30_days = ma.fields.Integer()
+    time = ma.fields.Nested(TimeFiguresSchema)
 
 
 class ActionCountSchema(Contract):
@@ -192,3 +214,92 @@ class ActivitySummarySchema(ActivityCountsSchema):
     (null)."""
 
     project_id = ma.fields.Integer(allow_none=True)
+
+
+# The timesheet: time entries summed per day, ISO week, user or task.
+TIMESHEET_GROUPS = ("day", "week", "user", "task")
+TIMESHEET_MAX_DAYS = 366
+TIMESHEET_FIRST_DAY = date(1970, 1, 1)
+TIMESHEET_LAST_DAY = date(2999, 12, 31)
+
+
+def check_period(since: date, until: date) -> None:
+    """A timesheet covers ``since`` to ``until``, both included, at most
+    ``TIMESHEET_MAX_DAYS`` days between 1970 and 2999 (raises a ValidationError)."""
+    if since < TIMESHEET_FIRST_DAY:
+        raise ma.ValidationError(f"Must be {TIMESHEET_FIRST_DAY} or later.", "since")
+    if until > TIMESHEET_LAST_DAY:
+        raise ma.ValidationError(f"Must be {TIMESHEET_LAST_DAY} or earlier.", "until")
+    if until < since:
+        raise ma.ValidationError("Must not be before since.", "until")
+    if (until - since).days + 1 > TIMESHEET_MAX_DAYS:
+        raise ma.ValidationError(f"A timesheet covers at most {TIMESHEET_MAX_DAYS} days.", "until")
+
+
+def _id(**kwargs: Any) -> ma.fields.Integer:
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+class TimesheetQuerySchema(Contract):
+    """``GET project-task /internal/reports/timesheet``: the time of one project, of one
+    user, or of one user within one project, from ``since`` to ``until`` (both
+    included), its rows grouped by ``group_by``."""
+
+    project_id = _id(allow_none=True, load_default=None)
+    user_id = _id(allow_none=True, load_default=None)
+    since = IsoDate()
+    until = IsoDate()
+    group_by = ma.fields.String(validate=ma.validate.OneOf(TIMESHEET_GROUPS))
+
+    @ma.validates_schema
+    def _scope_and_period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("project_id") is None and data.get("user_id") is None:
+            raise ma.ValidationError("Give project_id, user_id or both.", "project_id")
+        if "since" in data and "until" in data:
+            check_period(data["since"], data["until"])
+
+
+class TimesheetRowSchema(Contract):
+    """One group of entries: its key (the ``day``; the ``week_start``, Monday of an ISO
+    week; the ``user_id``; or the ``task_id`` with the task's ``title``,
+    ``estimated_hours`` and ``spent_minutes`` of all time), then the time in it."""
+
+    day = IsoDate(allow_none=True, load_default=None)
+    week_start = IsoDate(allow_none=True, load_default=None)
+    user_id = ma.fields.Integer(allow_none=True, load_default=None)
+    task_id = ma.fields.Integer(allow_none=True, load_default=None)
+    title = ma.fields.String(allow_none=True, load_default=None)
+    estimated_hours = ma.fields.Float(allow_none=True, load_default=None)
+    spent_minutes = ma.fields.Integer(allow_none=True, load_default=None)
+    entries = ma.fields.Integer()
+    minutes = ma.fields.Integer()
+    billable_minutes = ma.fields.Integer()
+
+
+class TimesheetPersonSchema(Contract):
+    """The minutes one user logged per day (``{"YYYY-MM-DD": minutes}``, days with time
+    only): a map rather than a row per day, as it is the largest part of a timesheet."""
+
+    user_id = ma.fields.Integer()
+    days = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class TimesheetSchema(Contract):
+    """Time entries summed: the totals; ``rows`` per ``group_by`` (every day or week of
+    the period, even empty ones; the users and tasks with time, most first);
+    ``per_user_day`` (each user's minutes per day); and
+    ``top_tasks``, the tasks with the most time in the period with their estimates."""
+
+    project_id = ma.fields.Integer(allow_none=True)
+    user_id = ma.fields.Integer(allow_none=True)
+    since = IsoDate()
+    until = IsoDate()
+    group_by = ma.fields.String(validate=ma.validate.OneOf(TIMESHEET_GROUPS))
+    entries = ma.fields.Integer()
+    minutes = ma.fields.Integer()
+    billable_minutes = ma.fields.Integer()
+    users = ma.fields.Integer(metadata={"description": "People who logged time"})
+    tasks = ma.fields.Integer(metadata={"description": "Tasks with time"})
+    rows = ma.fields.List(ma.fields.Nested(TimesheetRowSchema))
+    per_user_day = ma.fields.List(ma.fields.Nested(TimesheetPersonSchema))
+    top_tasks = ma.fields.List(ma.fields.Nested(TimesheetRowSchema))

@@ -41,6 +41,8 @@ SCOPES: Mapping[str, str] = {
     "projects:write": "Create, change and delete projects and their members.",
     "tasks:read": "Read tasks.",
     "tasks:write": "Create, change and delete tasks.",
+    "time:read": "Read time entries, your timer and timesheets' entries.",
+    "time:write": "Log, change and delete time entries; start and stop your timer.",
     "comments:read": "Read comments.",
     "comments:write": "Write, edit and delete comments.",
     "attachments:read": "List and download files.",

@@ -1,4 +1,5 @@
-"""Project-task service: projects, their members and tasks (SPEC §4)."""
+"""Project-task service: projects, their members and tasks (SPEC §4), and the time spent
+on tasks (time entries and timers)."""
 
 from __future__ import annotations
 
@@ -42,10 +43,14 @@ def register_blueprints(app: Flask) -> None:
     from services.project_task.projects.resources import blp as projects_blp
     from services.project_task.reports.resources import blueprint as reports_blueprint
     from services.project_task.tasks.resources import blp as tasks_blp
+    from services.project_task.time_entries.resources import blp as time_entries_blp
+    from services.project_task.timer.resources import blp as timer_blp
 
     api = make_api(app)
     api.register_blueprint(projects_blp)
     api.register_blueprint(members_blp)
     api.register_blueprint(tasks_blp)
+    api.register_blueprint(time_entries_blp)
+    api.register_blueprint(timer_blp)
     app.register_blueprint(internal.blueprint)
     app.register_blueprint(reports_blueprint)

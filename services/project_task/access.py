@@ -16,7 +16,7 @@ from services.common.auth import Principal
 from services.common.contracts import role_at_least
 from services.common.errors import abort
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task
+from services.project_task.models import Project, ProjectMember, Task, TimeEntry
 
 _ACTIONS = {
     "viewer": "read this project",
@@ -90,6 +90,25 @@ def _require_access(row: Any, principal: Principal, needed: str, thing: str) -> 
     require_role(row.role, principal, needed)
 
 
+def across_projects(
+    query: Select,
+    project_column: ColumnElement,
+    args: dict[str, Any],
+    principal: Principal,
+    things: str,
+) -> Select:
+    """A list of ``things`` across projects: ``query`` within the caller's projects, or
+    every project with ``all`` (global admins; 403 for others), narrowed to
+    ``project_id`` if given."""
+    if args["all"] and not principal.is_admin:
+        abort(403, f"Only admins can list every project's {things}.", code="forbidden")
+    if not args["all"]:
+        query = query.join(ProjectMember, _membership(principal.id, project_column))
+    if "project_id" in args:
+        query = query.where(project_column == args["project_id"])
+    return query
+
+
 _PROJECT_ROLE = _with_role(select(Project.id, ProjectMember.role), Project.id).where(
     Project.id == bindparam("project_id")
 )
@@ -129,3 +148,18 @@ def role_of(project_id: int, user_id: int) -> str | None:
             ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
         )
     )
+
+
+_ENTRY_WITH_ROLE = _with_role(select(TimeEntry, ProjectMember.role), TimeEntry.project_id).where(
+    TimeEntry.id == bindparam("entry_id")
+)
+
+
+def load_time_entry(
+    entry_id: int, principal: Principal, needed: str = "viewer"
+) -> tuple[TimeEntry, str | None]:
+    """The time entry and the caller's role in its project; 404 if they cannot see it."""
+    params = {"entry_id": entry_id, "user_id": principal.id}
+    row = db.session.execute(_ENTRY_WITH_ROLE, params).first()
+    _require_access(row, principal, needed, "time entry")
+    return row.TimeEntry, row.role

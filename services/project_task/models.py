@@ -1,4 +1,5 @@
-"""Projects, their members and tasks (SPEC §4), with the outbox and idempotency tables.
+"""Projects, their members and tasks, time entries and timers, with the outbox and
+idempotency tables.
 
 Labels live in a child table (``task_labels``) so a label filter is an indexed lookup on
 SQLite and PostgreSQL alike. ``Project.my_role`` and ``Project.task_count`` are query
@@ -19,6 +20,7 @@ from services.common.db import (
     OutboxEventMixin,
     TimestampMixin,
     UTCDateTime,
+    utcnow,
 )
 from services.project_task.extensions import db
 
@@ -86,6 +88,9 @@ class Task(TimestampMixin, db.Model):
         sa.ForeignKey("tasks.id", ondelete="SET NULL"), index=True
     )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sum of the task's time entries, kept in the transaction that changes them, so
+    # task lists show it without a query per task.
+    spent_minutes: Mapped[int] = mapped_column(default=0, server_default="0", nullable=False)
 
     label_rows: Mapped[list[TaskLabel]] = relationship(
         cascade="all, delete-orphan", order_by="TaskLabel.label"
@@ -147,6 +152,70 @@ def labels_joined() -> sa.ColumnElement[str]:
         .scalar_subquery()
     )
     return sa.func.coalesce(joined, "")
+
+
+class TimeEntry(TimestampMixin, db.Model):
+    """Time ``user_id`` spent on a task on one day: 1 to 1,440 minutes, and at most 1,440
+    a day for one user across all their entries (see ``time_entries/rules.py``)."""
+
+    __tablename__ = "time_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+    )
+    # The task's project, kept on the entry: lists and timesheets filter by it.
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[int] = mapped_column(nullable=False)
+    spent_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    minutes: Mapped[int] = mapped_column(nullable=False)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    billable: Mapped[bool] = mapped_column(default=False, nullable=False)
+
+    # Each foreign key leads an index with the day, which every list and timesheet
+    # filters and sorts on; (user_id, spent_on) also serves the 24-hour rule.
+    __table_args__ = (
+        sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_within_a_day"),
+        sa.Index("ix_time_entries_task_id_spent_on", "task_id", "spent_on"),
+        sa.Index("ix_time_entries_project_id_spent_on", "project_id", "spent_on"),
+        sa.Index("ix_time_entries_user_id_spent_on", "user_id", "spent_on"),
+        sa.Index("ix_time_entries_created_at", "created_at"),
+        NO_ID_REUSE,
+    )
+
+
+class Timer(db.Model):
+    """A user's running timer: at most one per user (``user_id`` is unique). Stopped, it
+    becomes a time entry dated ``spent_on``."""
+
+    __tablename__ = "timers"
+    __table_args__ = NO_ID_REUSE
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(nullable=False, unique=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    spent_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    billable: Mapped[bool] = mapped_column(default=False, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class TimeLock(db.Model):
+    """One row per user who logs time: every change to their time locks it first, so the
+    24-hour rule is checked one request at a time (PostgreSQL locks the row, SQLite the
+    database) and concurrent requests cannot pass it together."""
+
+    __tablename__ = "time_locks"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class OutboxEvent(OutboxEventMixin, db.Model):

@@ -11,18 +11,32 @@ runs (as the requester, with their role as the user service tells it then):
   projects (global admins: every project); optionally of one ``assignee_id``;
 - ``activity_summary``: of one ``project_id`` (its members) or, for global admins, of
   the whole platform; over ``days`` days (default 30);
-- ``system_overview``: global admins only (403 for others).
+- ``system_overview``: global admins only (403 for others);
+- ``timesheet``: the time of one ``project_id`` (its members, viewers included), of one
+  ``user_id`` across projects (yourself; anyone for global admins), or of the user
+  within the project; neither means your own time. From ``since`` to ``until`` (both
+  included, at most 366 days; by default the 7 days to today, UTC, decided when the
+  report runs, so a schedule always covers its last week), rows per ``group_by``
+  (``day``, ``week``, ``user`` or ``task``; default ``day``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
+from services.common.db import utcnow
 from services.common.errors import abort, flatten_messages
+from services.common.report_contract import (
+    TIMESHEET_FIRST_DAY,
+    TIMESHEET_GROUPS,
+    TIMESHEET_LAST_DAY,
+    check_period,
+)
 from services.reporting import sources
 
 
@@ -53,12 +67,48 @@ class SystemOverviewParams(ma.Schema):
     pass
 
 
+TIMESHEET_DAYS = 7
+_DAYS = validate.Range(min=TIMESHEET_FIRST_DAY, max=TIMESHEET_LAST_DAY)
+
+
+def _day(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def timesheet_period(params: dict[str, Any], today: date) -> tuple[date, date]:
+    """``since`` and ``until``, the ones omitted decided as of ``today``: until today,
+    since ``TIMESHEET_DAYS`` days before ``until`` (that day included)."""
+    until = _day(params.get("until")) or today
+    since = _day(params.get("since")) or until - timedelta(days=TIMESHEET_DAYS - 1)
+    return since, until
+
+
+class TimesheetParams(ma.Schema):
+    project_id = _id()
+    user_id = _id()
+    since = ma.fields.Date(validate=_DAYS, metadata={"description": "YYYY-MM-DD, included"})
+    until = ma.fields.Date(
+        validate=_DAYS, metadata={"description": "YYYY-MM-DD, included; default today"}
+    )
+    group_by = ma.fields.String(load_default="day", validate=validate.OneOf(TIMESHEET_GROUPS))
+
+    @ma.validates_schema
+    def _period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_period(*timesheet_period(data, utcnow().date()))
+
+    @ma.post_load
+    def _as_text(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # Kept with the report as JSON; the days left out are decided when it runs.
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in data.items()}
+
+
 PARAMS_SCHEMAS: dict[str, type[ma.Schema]] = {
     "project_summary": ProjectSummaryParams,
     "user_workload": UserWorkloadParams,
     "overdue_tasks": OverdueTasksParams,
     "activity_summary": ActivitySummaryParams,
     "system_overview": SystemOverviewParams,
+    "timesheet": TimesheetParams,
 }
 
 
@@ -96,6 +146,29 @@ def _project_refusal(requester: Requester, project_id: int) -> Refusal | None:
     return None
 
 
+# Reports of one user across projects: what they show, for the refusal.
+_ACROSS_PROJECTS = {
+    "user_workload": "workload across projects",
+    "timesheet": "time across projects",
+}
+
+
+def timesheet_query(requester: Requester, params: dict[str, Any]) -> dict[str, Any]:
+    """The timesheet ``params`` as project-task is asked for them: the days decided
+    (today, UTC) and, without a project or a user, the requester's own time."""
+    since, until = timesheet_period(params, utcnow().date())
+    user_id = params.get("user_id")
+    if user_id is None and params.get("project_id") is None:
+        user_id = requester.id
+    return {
+        "project_id": params.get("project_id"),
+        "user_id": user_id,
+        "since": since,
+        "until": until,
+        "group_by": params.get("group_by", "day"),
+    }
+
+
 def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> Refusal | None:
     """Why ``requester`` may not have this report, or None when they may.
 
@@ -110,8 +183,8 @@ def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> R
         return _project_refusal(requester, project_id)
     if requester.is_admin:
         return None
-    if report_type == "user_workload" and params.get("user_id", requester.id) != requester.id:
-        return Refusal(403, "Only admins can see another user's workload across projects.")
+    if report_type in _ACROSS_PROJECTS and params.get("user_id", requester.id) != requester.id:
+        return Refusal(403, f"Only admins can see another user's {_ACROSS_PROJECTS[report_type]}.")
     if report_type == "activity_summary":
         return Refusal(403, "Only admins can summarise the whole platform's activity.")
     return None

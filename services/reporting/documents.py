@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -22,9 +23,10 @@ from services.common.report_contract import (
     OverdueSchema,
     ProjectSummarySchema,
     SystemSchema,
+    TimesheetSchema,
     WorkloadSchema,
 )
-from services.reporting import sources
+from services.reporting import access, sources
 from services.reporting.access import Requester
 
 CHART_BARS = 12
@@ -44,6 +46,7 @@ class Chart:
     title: str
     categories: list[str]
     series: list[tuple[str, list[float]]]
+    value_format: str = "%d"
 
 
 @dataclass
@@ -78,7 +81,7 @@ def _counts_chart(title: str, table: Table) -> Chart:
 def _assignee_table(title: str, assignees: list[dict[str, Any]]) -> Table:
     return Table(
         title,
-        ["assignee", "total", "open", "done", "overdue", "estimated hours open"],
+        ["assignee", "total", "open", "done", "overdue", "estimated hours open", "spent hours"],
         [
             [
                 person(a["assignee_id"]),
@@ -87,6 +90,7 @@ def _assignee_table(title: str, assignees: list[dict[str, Any]]) -> Table:
                 a["done"],
                 a["overdue"],
                 round(a["estimated_hours_open"], 2),
+                a["spent_hours"],
             ]
             for a in assignees
         ],
@@ -124,7 +128,8 @@ def project_summary(requester: Requester, params: dict[str, Any]) -> Document | 
             ("Overdue tasks", data["overdue"]),
             ("Completion rate", percent(data["completion_rate"])),
             ("Estimated hours", data["estimated_hours"]),
-            ("Actual hours", data["actual_hours"]),
+            ("Actual hours (typed)", data["actual_hours"]),
+            ("Spent hours (time entries)", data["spent_hours"]),
         ],
         tables=[
             by_status,
@@ -173,6 +178,7 @@ def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
             ("Open tasks", data["open"]),
             ("Overdue tasks", data["overdue"]),
             ("Assignees", len(data["assignees"])),
+            ("Spent hours (time entries)", data["spent_hours"]),
         ],
         tables=[
             _assignee_table("Workload per assignee", data["assignees"]),
@@ -302,6 +308,12 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
             ("Completion rate", percent(tasks["completion_rate"])),
             ("Created in the last 7 days", data["created_last_7_days"]),
             ("Created in the last 30 days", data["created_last_30_days"]),
+            ("Hours logged", data["time"]["hours"]),
+            ("Billable hours", data["time"]["billable_hours"]),
+            ("Hours logged in the last 7 days", data["time"]["hours_last_7_days"]),
+            ("Hours logged in the last 30 days", data["time"]["hours_last_30_days"]),
+            ("Time entries", data["time"]["entries"]),
+            ("People logging time", data["time"]["people"]),
         ],
         tables=[projects, by_status, by_priority],
         charts=[
@@ -316,12 +328,159 @@ def system_overview(requester: Requester, params: dict[str, Any]) -> Document:
     )
 
 
+def hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+def _time(row: dict[str, Any]) -> list[Any]:
+    return [row["entries"], row["minutes"], hours(row["minutes"]), hours(row["billable_minutes"])]
+
+
+_TIME_COLUMNS = ["entries", "minutes", "hours", "billable hours"]
+# The chart of hours per person: per day up to a month, per week beyond; so many people.
+CHART_DAYS = 31
+CHART_PEOPLE = 5
+
+
+def _timesheet_rows(data: dict[str, Any]) -> Table:
+    group_by, rows = data["group_by"], data["rows"]
+    if group_by == "day":
+        return Table("Time per day", ["day", *_TIME_COLUMNS], [[r["day"], *_time(r)] for r in rows])
+    if group_by == "week":
+        return Table(
+            "Time per week",
+            ["week", "week starting", *_TIME_COLUMNS],
+            [[iso_week(r["week_start"]), r["week_start"], *_time(r)] for r in rows],
+        )
+    if group_by == "user":
+        return Table(
+            "Time per person",
+            ["person", *_TIME_COLUMNS],
+            [[person(r["user_id"]), *_time(r)] for r in rows],
+        )
+    return Table(
+        "Time per task",
+        ["task", "title", "estimated hours", "spent hours (all time)", *_TIME_COLUMNS],
+        [
+            [r["task_id"], r["title"], r["estimated_hours"], hours(r["spent_minutes"]), *_time(r)]
+            for r in rows
+        ],
+    )
+
+
+def iso_week(monday: Any) -> str:
+    year, week, _ = date.fromisoformat(str(monday)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _people_chart(data: dict[str, Any], since: date, until: date) -> Chart:
+    """Hours per person per day (per ISO week when the period is over a month): the
+    people with the most time, the others together."""
+    per_day = (until - since).days < CHART_DAYS
+    step = timedelta(days=1 if per_day else 7)
+
+    def slot_of(day: Any) -> date:
+        day = date.fromisoformat(str(day))
+        return day if per_day else day - timedelta(days=day.weekday())
+
+    slots = [slot_of(since)]
+    while slots[-1] + step <= until:
+        slots.append(slots[-1] + step)
+    index = {slot: n for n, slot in enumerate(slots)}
+    people = {p["user_id"]: p["days"] for p in data["per_user_day"]}
+    totals = {user: sum(days.values()) for user, days in people.items()}
+    ranked = sorted(totals, key=lambda user: (-totals[user], user))
+    shown = ranked if len(ranked) <= CHART_PEOPLE else ranked[: CHART_PEOPLE - 1]
+    names = {user: person(user) for user in shown}
+    series = {name: [0.0] * len(slots) for name in [*names.values(), "others"]}
+    for user, days in people.items():
+        values = series[names.get(user, "others")]
+        for day, minutes in days.items():
+            values[index[slot_of(day)]] += minutes / 60
+    if len(ranked) == len(shown):
+        del series["others"]
+    labels = [slot.isoformat()[5:] if per_day else iso_week(slot) for slot in slots]
+    return Chart(
+        f"Hours per person per {'day' if per_day else 'week'}",
+        labels,
+        [(name, [round(v, 2) for v in values]) for name, values in series.items()]
+        or [("hours", [0.0] * len(slots))],
+        value_format="%.1f",
+    )
+
+
+def timesheet(requester: Requester, params: dict[str, Any]) -> Document:
+    query = access.timesheet_query(requester, params)
+    data = sources.timesheet(query)
+    since, until = query["since"], query["until"]
+    scope = [f"project {query['project_id']}"] if query["project_id"] else []
+    if query["user_id"] is not None:
+        scope.insert(0, person(query["user_id"]))
+    top = data["top_tasks"]
+    return Document(
+        title="Timesheet",
+        subtitle=f"{' in '.join(scope)}, {since} to {until}, per {data['group_by']}",
+        data=data,
+        figures=[
+            ("Hours", hours(data["minutes"])),
+            ("Minutes", data["minutes"]),
+            ("Billable hours", hours(data["billable_minutes"])),
+            ("Entries", data["entries"]),
+            ("People", data["users"]),
+            ("Tasks", data["tasks"]),
+            ("Days", (until - since).days + 1),
+        ],
+        tables=[
+            _timesheet_rows(data),
+            Table(
+                "Time per person per day",
+                ["day", "person", "minutes", "hours"],
+                [
+                    [day, person(user), minutes, hours(minutes)]
+                    for day, user, minutes in sorted(
+                        (day, p["user_id"], minutes)
+                        for p in data["per_user_day"]
+                        for day, minutes in p["days"].items()
+                    )
+                ],
+            ),
+            Table(
+                "Estimate vs spent: the tasks with the most time",
+                ["task", "title", "estimated hours", "spent hours (all time)", "hours"],
+                [
+                    [
+                        t["task_id"],
+                        t["title"],
+                        t["estimated_hours"],
+                        hours(t["spent_minutes"]),
+                        hours(t["minutes"]),
+                    ]
+                    for t in top
+                ],
+            ),
+        ],
+        charts=[
+            _people_chart(data, since, until),
+            Chart(
+                "Estimate vs spent per task (hours)",
+                [f"#{t['task_id']}" for t in top],
+                [
+                    ("estimated", [t["estimated_hours"] or 0 for t in top]),
+                    ("spent", [hours(t["spent_minutes"]) for t in top]),
+                ],
+                value_format="%.1f",
+            ),
+        ],
+    )
+
+
 BUILDERS: dict[str, Callable[[Requester, dict[str, Any]], Document | None]] = {
     "project_summary": project_summary,
     "user_workload": user_workload,
     "overdue_tasks": overdue_tasks,
     "activity_summary": activity_summary,
     "system_overview": system_overview,
+    "timesheet": timesheet,
 }
 
 # The contract each report's data was loaded with, and is dumped with again.
@@ -331,6 +490,7 @@ CONTRACTS: dict[str, type[ma.Schema]] = {
     "overdue_tasks": OverdueSchema,
     "activity_summary": ActivitySummarySchema,
     "system_overview": SystemSchema,
+    "timesheet": TimesheetSchema,
 }
 
 

@@ -29,6 +29,7 @@ REPORT_TYPES = (
     "overdue_tasks",
     "activity_summary",
     "system_overview",
+    "timesheet",
 )
 FORMATS = ("json", "csv", "pdf")
 REPORT_STATUSES = ("pending", "running", "completed", "failed", "expired")

@@ -32,6 +32,7 @@ from services.reporting.documents import Table as DocumentTable
 PALETTE = [colors.HexColor(c) for c in ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2")]
 CHART_WIDTH = 170 * mm
 CHART_HEIGHT = 75 * mm
+MAX_LABELLED_BARS = 60
 _TABLE_STYLE = TableStyle(
     [
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
@@ -63,7 +64,9 @@ def _chart(chart: Chart) -> Drawing:
     bars.valueAxis.valueStep = max(1, math.ceil(bars.valueAxis.valueMax / 5))
     bars.valueAxis.labelTextFormat = "%d"
     bars.valueAxis.labels.fontSize = 7
-    bars.barLabelFormat = "%d"
+    # Many bars leave no room for their labels: the axis and the tables give the values.
+    labelled = sum(len(v) for v in values) <= MAX_LABELLED_BARS
+    bars.barLabelFormat = chart.value_format if labelled else None
     bars.barLabels.fontSize = 6
     bars.barLabels.nudge = 5
     for index in range(len(values)):

@@ -8,7 +8,8 @@ under ``/internal`` (one call per report or quick view, never one per row):
 - project-task: ``GET /internal/reports/dashboard?user_id=``,
   ``/internal/reports/project-summary/{id}``, ``/internal/reports/user-workload?user_id=
   (N|all)&project_id=``, ``/internal/reports/overdue?user_id=&project_id=&assignee_id=``,
-  ``/internal/reports/system``; and ``GET /internal/projects/{id}/access?user_id=`` for
+  ``/internal/reports/system``, ``/internal/reports/timesheet?project_id=&user_id=&since=
+  &until=&group_by=``; and ``GET /internal/projects/{id}/access?user_id=`` for
   the access checks;
 - activity-log: ``GET /internal/activities/summary?project_id=&days=``;
 - user: ``GET /internal/users?ids=`` → the requester's current role when a report runs.
@@ -32,6 +33,8 @@ from services.common.report_contract import (
     OverdueSchema,
     ProjectSummarySchema,
     SystemSchema,
+    TimesheetQuerySchema,
+    TimesheetSchema,
     WorkloadSchema,
 )
 
@@ -96,6 +99,12 @@ def overdue(user_id: int | None, project_id: int | None, assignee_id: int | None
 
 def system() -> dict[str, Any]:
     return _figures("project-task", "/internal/reports/system", SystemSchema)
+
+
+def timesheet(query: dict[str, Any]) -> dict[str, Any]:
+    """Time entries summed, as :func:`services.reporting.access.timesheet_query` asks."""
+    params = TimesheetQuerySchema().dump(query)
+    return _figures("project-task", "/internal/reports/timesheet", TimesheetSchema, **params)
 
 
 def activity_summary(project_id: int | None, days: int) -> dict[str, Any]:

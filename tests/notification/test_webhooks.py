@@ -177,6 +177,32 @@ def test_only_members_of_the_events_project_and_admins_receive_it(
     assert len([c for c in project_task.calls if "/members" in c]) == 1
 
 
+def test_time_entries_reach_the_webhooks_subscribed_to_them_and_notify_nobody(
+    client, jobs, receiver, project_task, people
+):
+    hook = create_webhook(client, people.alice, receiver.url + "/time", ["time_entry.created"])
+    create_webhook(client, people.alice, receiver.url + "/tasks")  # task.assigned only
+    project_task.members[1] = [{"user_id": people.alice.id, "role": "viewer"}]
+    entry = {"id": 5, "task_id": 3, "user_id": people.bob.id, "minutes": 90, "billable": True}
+    event = envelope(
+        "time_entry.created",
+        people.bob,
+        data={"time_entry": entry},
+        entity=("time_entry", 5),
+        project_id=1,
+    )
+
+    jobs.consume(event)
+
+    assert jobs.deliver_webhooks() == 1
+    [received] = receiver.requests
+    assert received.path == "/time" and received.json() == event
+    log = client.get(f"{PATH}/{hook['id']}/deliveries", headers=people.alice.headers).json
+    assert [d["event_type"] for d in log["items"]] == ["time_entry.created"]
+    notices = client.get("/api/notifications", headers=people.alice.headers).json
+    assert notices["total"] == 0
+
+
 def test_password_reset_events_never_reach_webhooks(client, jobs, receiver, database, people):
     create_webhook(client, people.root, receiver.url, ["task.assigned", "comment.created"])
 

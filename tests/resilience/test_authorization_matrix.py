@@ -31,6 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -107,6 +108,18 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("PUT", "/api/tasks/{task_id}"):                      (401, 404, 403, 200, 200, 200, 200),
     ("PATCH", "/api/tasks/{task_id}"):                    (401, 404, 403, 200, 200, 200, 200),
     ("DELETE", "/api/tasks/{task_id}"):                   (401, 404, 403, 403, 204, 204, 204),
+    # time tracking (project-task): members log time (not global admins who are no members);
+    # the entry is the member's; the author, project admins, owners and global admins change it;
+    # each caller's timer is their own (404 for those who have none)
+    ("GET", "/api/tasks/{task_id}/time-entries"):         (401, 404, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/time-entries"):        (401, 404, 403, 201, 201, 201, 403),
+    ("GET", "/api/time-entries"):                         (401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/time-entries/{entry_id}"):              (401, 404, 200, 200, 200, 200, 200),
+    ("PATCH", "/api/time-entries/{entry_id}"):            (401, 404, 403, 200, 200, 200, 200),
+    ("DELETE", "/api/time-entries/{entry_id}"):           (401, 404, 403, 204, 204, 204, 204),
+    ("GET", "/api/timer"):                                (401, 404, 404, 200, 200, 200, 404),
+    ("POST", "/api/timer"):                               (401, 404, 403, 201, 201, 201, 403),
+    ("DELETE", "/api/timer"):                             (401, 404, 404, 200, 200, 200, 404),
     # comment service (SPEC §5): authors edit their own, project admins delete any;
     # global admins read and moderate but write only where they are members
     ("GET", "/api/tasks/{task_id}/comments"):             (401, 404, 200, 200, 200, 200, 200),
@@ -149,6 +162,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # reporting service (SPEC §9): the report and the schedule are the owner's
     ("GET", "/api/reports/quick/dashboard"):              (401, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/reports/quick/project-summary/{project_id}"): (401, 404, 200, 200, 200, 200, 200),
+    ("GET", "/api/reports/quick/timesheet"):              (401, 404, 200, 200, 200, 200, 200),
     ("GET", "/api/reports"):                              (401, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/reports"):                             (401, 404, 202, 202, 202, 202, 202),
     ("GET", "/api/reports/{report_id}"):                  (401, 404, 404, 404, 404, 200, 200),
@@ -171,7 +185,7 @@ PUBLIC = {
     ("GET", "/api/auth/oidc/{provider}/login"),
     ("GET", "/api/auth/oidc/{provider}/callback"),
 }
-PROJECT_SCOPED_PARAMS = {"project_id", "task_id", "comment_id", "attachment_id"}
+PROJECT_SCOPED_PARAMS = {"project_id", "task_id", "comment_id", "attachment_id", "entry_id"}
 
 
 @dataclass
@@ -220,6 +234,10 @@ class World:
             json={"title": "Matrix task", "assignee_id": self.accounts["member"].id},
         )["id"]
 
+    def time_entry(self) -> int:
+        path = f"/api/tasks/{self.ids['task_id']}/time-entries"
+        return self.created("member", path, json=time_entry_body())["id"]
+
     def comment(self) -> int:
         path = f"/api/tasks/{self.ids['task_id']}/comments"
         return self.created("member", path, json={"content": "A comment"})["id"]
@@ -265,6 +283,10 @@ class World:
 
 def upload() -> dict:
     return {"file": ("notes.txt", b"plain words for the matrix\n", "text/plain")}
+
+
+def time_entry_body() -> dict:
+    return {"spent_on": datetime.now(UTC).date().isoformat(), "minutes": 30}
 
 
 def template_body() -> dict:
@@ -321,6 +343,9 @@ BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
         "assignee_id": w.accounts["member"].id,
     },
     ("PATCH", "/api/tasks/{task_id}"): lambda w, a: {"priority": "high"},
+    ("POST", "/api/tasks/{task_id}/time-entries"): lambda w, a: time_entry_body(),
+    ("PATCH", "/api/time-entries/{entry_id}"): lambda w, a: {"note": "Matrix"},
+    ("POST", "/api/timer"): lambda w, a: {"task_id": w.ids["task_id"]},
     ("POST", "/api/tasks/{task_id}/comments"): lambda w, a: {"content": "Me too"},
     ("PUT", "/api/comments/{comment_id}"): lambda w, a: {"content": "Edited"},
     ("PATCH", "/api/comments/{comment_id}"): lambda w, a: {"content": "Edited again"},
@@ -363,6 +388,7 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
 # Query parameters an operation needs.
 QUERIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("GET", "/api/users"): lambda w: {"ids": f"{w.accounts['owner'].id},{w.accounts['other'].id}"},
+    ("GET", "/api/reports/quick/timesheet"): lambda w: {"project_id": w.ids["project_id"]},
 }
 
 
@@ -380,6 +406,7 @@ FRESH: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     ("POST", "/api/projects/{project_id}/members"): lambda w: {"user_id_in_body": w.stranger()},
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): _fresh_member,
     ("DELETE", "/api/tasks/{task_id}"): lambda w: {"task_id": w.task(w.ids["project_id"])},
+    ("DELETE", "/api/time-entries/{entry_id}"): lambda w: {"entry_id": w.time_entry()},
     ("DELETE", "/api/comments/{comment_id}"): lambda w: {"comment_id": w.comment()},
     ("DELETE", "/api/attachments/{attachment_id}"): lambda w: {"attachment_id": w.attachment()},
     ("DELETE", "/api/notification-templates/{template_id}"): lambda w: {
@@ -400,6 +427,19 @@ FRESH: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     ("DELETE", "/api/users/me/sessions/{session_id}"): lambda w: {
         "session_id": w.session_id(w.fresh_session("owner"))
     },
+}
+
+
+def _try_a_timer(world: World, caller: str) -> None:
+    """Start a timer on the world's task for ``caller``, if they may: each caller's
+    timer is their own, so reading or stopping it depends on no other cell."""
+    world.as_(caller, "POST", "/api/timer", json={"task_id": world.ids["task_id"]})
+
+
+# Cells whose caller needs something of their own first.
+BEFORE: dict[tuple[str, str], Callable[[World, str], None]] = {
+    ("GET", "/api/timer"): _try_a_timer,
+    ("DELETE", "/api/timer"): _try_a_timer,
 }
 
 SESSION_ENDING = {("POST", "/api/logout"), ("POST", "/api/token/refresh")}
@@ -430,6 +470,7 @@ def world(platform, admin) -> World:
     world.ids["session_id"] = world.session_id(accounts["owner"])
     world.ids["project_id"] = world.team_project()
     world.ids["task_id"] = world.task(world.ids["project_id"])
+    world.ids["entry_id"] = world.time_entry()
     if "comment" in world.built:
         world.ids["comment_id"] = world.comment()
     if "attachment" in world.built:
@@ -479,7 +520,10 @@ def play(world: World, method: str, path: str, caller: str) -> int:
     fresh = FRESH[key](world) if key in FRESH else {}
     params.update(fresh)
     personal_token = world.tokens.get(caller)
-    account = world.accounts.get(TOKEN_CALLERS[caller][0] if personal_token else caller)
+    acting = TOKEN_CALLERS[caller][0] if personal_token else caller
+    if key in BEFORE and acting in world.accounts:
+        BEFORE[key](world, acting)
+    account = world.accounts.get(acting)
     kwargs: dict[str, Any] = {"allow_redirects": False}
     if key in BODIES:
         kwargs["json"] = BODIES[key](world, account)

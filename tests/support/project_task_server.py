@@ -1,6 +1,7 @@
 """A real project-task service, served from a thread of the test process, for tests of
-the services that ask it about tasks over HTTP (comment, attachment): projects, members
-and tasks are made through its public API, as a client would."""
+the services that ask it about tasks over HTTP (comment, attachment, reporting):
+projects, members, tasks and time entries are made through its public API, as a client
+would."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ class ProjectTaskService:
         """A new task in the project, reported by ``by``."""
         body = {"title": f"Task {next(_names)}", **fields}
         return self._call("POST", f"/api/projects/{project['id']}/tasks", by, 201, json=body)
+
+    def time_entry(self, task: dict, by: Any, **fields: Any) -> dict:
+        """Time ``by`` logged on the task (``spent_on`` and ``minutes`` at least)."""
+        path = f"/api/tasks/{task['id']}/time-entries"
+        return self._call("POST", path, by, 201, json=fields)
 
     def delete_task(self, task: dict, by: Any) -> None:
         self._call("DELETE", f"/api/tasks/{task['id']}", by, 204)

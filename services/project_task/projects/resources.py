@@ -29,6 +29,7 @@ from services.project_task.projects.schemas import (
     ProjectSchema,
     ProjectUpdateSchema,
 )
+from services.project_task.time_entries.rules import forget_time_of_tasks
 
 blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="Projects")
 
@@ -137,6 +138,7 @@ class ProjectById(MethodView):
         # Explicit deletes rather than ON DELETE CASCADE, which SQLite ignores by default.
         task_ids = select(Task.id).where(Task.project_id == project_id)
         db.session.execute(delete(TaskLabel).where(TaskLabel.task_id.in_(task_ids)))
+        forget_time_of_tasks(task_ids)
         db.session.execute(delete(Task).where(Task.project_id == project_id))
         db.session.execute(delete(ProjectMember).where(ProjectMember.project_id == project_id))
         db.session.execute(delete(Project).where(Project.id == project_id))

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from services.common.contracts import CLOSED_STATUSES, PRIORITIES, PROJECT_STATUSES
 from services.common.db import utcnow
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task
+from services.project_task.models import Project, ProjectMember, Task, TimeEntry
 from services.project_task.reports.tally import Tally, zeroes
 
 WEEKS = 8
@@ -46,6 +46,11 @@ def _member_of(user_id: int) -> ColumnElement[bool]:
 
 def _add_counts(counts: dict[str, int], name: str, count: int) -> None:
     counts[name] = counts.get(name, 0) + count
+
+
+def hours_of(minutes: int | None) -> float:
+    """Minutes as hours, to two places."""
+    return round((minutes or 0) / 60, 2)
 
 
 def week_end(today: date) -> date:
@@ -166,22 +171,27 @@ def _per_assignee(*conditions: ColumnElement[bool], today: date) -> tuple[list[A
             _count(),
             _count(_overdue(today)),
             func.sum(Task.estimated_hours).filter(_open()),
+            func.sum(Task.spent_minutes),
         )
         .where(*conditions)
         .group_by(Task.assignee_id, Task.status)
     ).all()
     tallies: dict[int | None, Tally] = {}
     estimated: dict[int | None, float] = {}
+    spent: dict[int | None, int] = {}
     everything = Tally()
-    for assignee_id, status, count, late, hours in rows:
+    for assignee_id, status, count, late, hours, minutes in rows:
         tallies.setdefault(assignee_id, Tally()).add(status, count, late)
         estimated[assignee_id] = estimated.get(assignee_id, 0.0) + float(hours or 0)
+        spent[assignee_id] = spent.get(assignee_id, 0) + int(minutes or 0)
         everything.add(status, count)
     people = [
         {
             "assignee_id": assignee_id,
             **tally.counts(),
             "estimated_hours_open": estimated[assignee_id],
+            "spent_hours": hours_of(spent[assignee_id]),
+            "spent_minutes": spent[assignee_id],  # for exact totals (not in the contract)
         }
         for assignee_id, tally in tallies.items()
     ]
@@ -198,18 +208,20 @@ def project_summary(project: Project, today: date) -> dict[str, Any]:
             _count(_overdue(today)),
             func.sum(Task.estimated_hours),
             func.sum(Task.actual_hours),
+            func.sum(Task.spent_minutes),
         )
         .where(Task.project_id == project.id)
         .group_by(Task.status, Task.priority)
     ).all()
     by_priority = zeroes(PRIORITIES)
-    overdue = 0
+    overdue = spent = 0
     estimated = actual = 0.0
-    for priority, count, late, est, act in grouped:
+    for priority, count, late, est, act, minutes in grouped:
         _add_counts(by_priority, priority, count)
         overdue += late
         estimated += float(est or 0)
         actual += float(act or 0)
+        spent += int(minutes or 0)
     assignees, tally = _per_assignee(Task.project_id == project.id, today=today)
     return {
         "project": project,
@@ -220,6 +232,7 @@ def project_summary(project: Project, today: date) -> dict[str, Any]:
         "completion_rate": tally.completion_rate,
         "estimated_hours": round(estimated, 2),
         "actual_hours": round(actual, 2),
+        "spent_hours": hours_of(spent),
         "by_status": tally.by_status,
         "by_priority": by_priority,
         "by_assignee": assignees,
@@ -254,6 +267,7 @@ def user_workload(user_id: int | None, project_id: int | None, today: date) -> d
         "total": tally.total,
         "open": tally.open,
         "overdue": sum(a["overdue"] for a in assignees),
+        "spent_hours": hours_of(sum(a["spent_minutes"] for a in assignees)),
         "assignees": assignees,
         "by_project": [
             {"project_id": p, "assignee_id": a, "total": t, "open": o, "overdue": late}
@@ -302,8 +316,32 @@ def overdue_tasks(
     }
 
 
+def _time_figures(today: date) -> dict[str, Any]:
+    """Time logged on the whole platform, in hours (one aggregate)."""
+    minutes = TimeEntry.minutes
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.sum(minutes),
+            func.sum(minutes).filter(TimeEntry.billable.is_(True)),
+            func.sum(minutes).filter(TimeEntry.spent_on > today - timedelta(days=7)),
+            func.sum(minutes).filter(TimeEntry.spent_on > today - timedelta(days=30)),
+            func.count(func.distinct(TimeEntry.user_id)),
+        )
+    ).one()
+    entries, total, billable, last_7, last_30, people = row
+    return {
+        "entries": entries,
+        "hours": hours_of(total),
+        "billable_hours": hours_of(billable),
+        "hours_last_7_days": hours_of(last_7),
+        "hours_last_30_days": hours_of(last_30),
+        "people": people,
+    }
+
+
 def system(today: date) -> dict[str, Any]:
-    """Platform-wide counts: projects, members and tasks."""
+    """Platform-wide counts: projects, members, tasks and time logged."""
     now = utcnow()
     project_rows = db.session.execute(
         select(Project.status, _count()).group_by(Project.status)
@@ -335,4 +373,5 @@ def system(today: date) -> dict[str, Any]:
         "tasks_by_priority": by_priority,
         "created_last_7_days": sum(row[5] for row in task_rows),
         "created_last_30_days": sum(row[6] for row in task_rows),
+        "time": _time_figures(today),
     }

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import Blueprint, request
 
 from services.common.db import utcnow
-from services.common.errors import abort
+from services.common.errors import abort, flatten_messages
 from services.common.http import require_service_token
 from services.common.report_contract import (
     DashboardSchema,
     OverdueSchema,
     ProjectSummarySchema,
     SystemSchema,
+    TimesheetQuerySchema,
+    TimesheetSchema,
     WorkloadSchema,
 )
 from services.project_task.extensions import db
 from services.project_task.models import Project
 from services.project_task.reports import queries
+from services.project_task.reports.timesheet import timesheet as timesheet_of
 
 blueprint = Blueprint("internal_reports", __name__, url_prefix="/internal/reports")
 
@@ -83,3 +87,19 @@ def overdue_tasks():
 def system():
     """Platform-wide counts for global admins: projects, members and tasks."""
     return SystemSchema().dump(queries.system(utcnow().date()))
+
+
+@blueprint.get("/timesheet")
+@require_service_token
+def timesheet():
+    """Time entries summed: of ``project_id``, of ``user_id``, or of the user within the
+    project, from ``since`` to ``until`` (both included), grouped by ``group_by``."""
+    try:
+        query = TimesheetQuerySchema().load(request.args.to_dict())
+    except ma.ValidationError as exc:
+        abort(
+            422,
+            "The timesheet's parameters did not validate.",
+            errors=flatten_messages(exc.messages),
+        )
+    return TimesheetSchema().dump(timesheet_of(**query))

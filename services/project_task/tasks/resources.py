@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 
 from services.common.auth import current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
@@ -13,10 +13,10 @@ from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
 from services.common.pagination import paginate, with_link
-from services.project_task.access import allows, check_project, load_task
+from services.project_task.access import across_projects, allows, check_project, load_task
 from services.project_task.changes import changes_between
 from services.project_task.extensions import db
-from services.project_task.models import ProjectMember, Task
+from services.project_task.models import Task
 from services.project_task.tasks.queries import task_list
 from services.project_task.tasks.rules import apply_edit, record_task_event, record_update
 from services.project_task.tasks.schemas import (
@@ -27,6 +27,7 @@ from services.project_task.tasks.schemas import (
     TaskSchema,
     TaskUpdateSchema,
 )
+from services.project_task.time_entries.rules import forget_time_of_tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api", description="Tasks")
 
@@ -84,17 +85,7 @@ class Tasks(MethodView):
     def get(self, args):
         """Tasks across your projects (assignee_id=me for yours; global admins: all=true)."""
         principal = current_principal()
-        if args["all"] and not principal.is_admin:
-            abort(403, "Only admins can list every project's tasks.", code="forbidden")
-        query = select(Task)
-        if not args["all"]:
-            membership = and_(
-                ProjectMember.project_id == Task.project_id,
-                ProjectMember.user_id == principal.id,
-            )
-            query = query.join(ProjectMember, membership)
-        if "project_id" in args:
-            query = query.where(Task.project_id == args["project_id"])
+        query = across_projects(select(Task), Task.project_id, args, principal, "tasks")
         return _page(query, args)
 
 
@@ -130,6 +121,7 @@ class TaskById(MethodView):
         dump = _schema.dump(task)
         check_if_match(dump)
         record_task_event("task.deleted", principal, task, dump)
+        forget_time_of_tasks([task.id])
         db.session.execute(
             update(Task)
             .where(Task.parent_id == task.id)

@@ -33,7 +33,12 @@ class TaskSchema(ma.Schema):
     labels = ma.fields.List(ma.fields.String(), metadata={"description": "Sorted, unique"})
     due_date = CalendarDate(allow_none=True, metadata={"description": DUE_DATE})
     estimated_hours = ma.fields.Float(allow_none=True)
-    actual_hours = ma.fields.Float(allow_none=True)
+    actual_hours = ma.fields.Float(
+        allow_none=True, metadata={"description": "Hand-typed; the time entries are spent_minutes"}
+    )
+    spent_minutes = ma.fields.Integer(
+        metadata={"description": "The sum of the task's time entries, in minutes"}
+    )
     parent_id = ma.fields.Integer(allow_none=True)
     completed_at = ma.fields.DateTime(
         allow_none=True, metadata={"description": "Set on entering done, cleared on leaving it"}

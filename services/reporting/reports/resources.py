@@ -102,6 +102,7 @@ class Reports(MethodView):
     @idempotent
     @blp.arguments(ReportCreateSchema)
     @blp.response(202, ReportSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Request a report; it is made in the background (poll it, or wait for the
         notification). At most REPORTS_MAX_ACTIVE_PER_USER of yours may be pending or

@@ -10,7 +10,9 @@ from services.reporting.models import FORMATS, REPORT_STATUSES, REPORT_TYPES
 PARAMS = (
     "Per type: project_summary {project_id} (required); user_workload {user_id?, "
     "project_id?}; overdue_tasks {project_id?, assignee_id?}; activity_summary "
-    "{project_id?, days? (1-365, default 30)}; system_overview {} (admins)."
+    "{project_id?, days? (1-365, default 30)}; system_overview {} (admins); timesheet "
+    "{project_id?, user_id?, since?, until? (YYYY-MM-DD, both included, at most 366 days; "
+    "default the 7 days to today), group_by? (day, week, user or task; default day)}."
 )
 
 

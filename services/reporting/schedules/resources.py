@@ -76,6 +76,7 @@ class Schedules(MethodView):
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Schedule a report, daily or weekly, e-mailed to you when ready (at most
         REPORT_SCHEDULES_MAX_PER_USER each: beyond, 409 ``too_many_schedules``)."""
