@@ -10,6 +10,7 @@ rebuild that adds AUTOINCREMENT keeps every index and constraint)."""
 from __future__ import annotations
 
 import importlib
+import itertools
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -44,10 +45,19 @@ def _service_app(package: str, url: str, redis_url: str) -> Any:
 
 
 def _integer_id(table: sa.Table) -> sa.Column | None:
+    """The table's generated integer id; None for a natural key (``autoincrement=False``,
+    such as a row keyed by a user id that belongs to another service)."""
     columns = list(table.primary_key.columns)
-    if len(columns) == 1 and isinstance(columns[0].type, sa.Integer):
+    if (
+        len(columns) == 1
+        and isinstance(columns[0].type, sa.Integer)
+        and columns[0].autoincrement is not False
+    ):
         return columns[0]
     return None
+
+
+_NUMBERS = itertools.count(1)
 
 
 def _value(column: sa.Column, parents: dict[str, int]) -> Any:
@@ -67,7 +77,10 @@ def _value(column: sa.Column, parents: dict[str, int]) -> Any:
         return datetime.now(UTC)
     if python_type is date:
         return datetime.now(UTC).date()
-    return python_type()  # 0, False, {}, ...
+    if python_type is int:
+        # Small, positive and fresh: within a check's range, never a unique one's clash.
+        return next(_NUMBERS)
+    return python_type()  # False, 0.0, ...
 
 
 def _insert(connection: sa.Connection, table: sa.Table, parents: dict[str, int]) -> int:
