@@ -271,11 +271,12 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def authenticate() -> Principal:
-    """Verify the request's bearer token and remember the principal on ``g``."""
+def authenticate(token: str | None = None) -> Principal:
+    """Verify the request's bearer token (or ``token``, a token the request brought
+    another way) and remember the principal on ``g``."""
     if g.get("principal") is not None:
         return g.principal
-    token = bearer_token()
+    token = token or bearer_token()
     if token is None:
         abort(
             401,

@@ -23,7 +23,7 @@ from services.activity_log.activities.schemas import (
     StatsArgsSchema,
     StatsSchema,
 )
-from services.activity_log.memberships import member_project_ids
+from services.common.memberships import member_project_ids
 from services.common.auth import current_principal, require_auth
 from services.common.db import utcnow
 
