@@ -123,7 +123,7 @@ def migrate(service: ServiceInfo, env: dict[str, str]) -> None:
 
 
 def gunicorn_command(
-    service: ServiceInfo | str, port: int, settings: str = "services.common.gunicorn_conf"
+    service: ServiceInfo | str, port: int, settings: str = "python:services.common.gunicorn_conf"
 ) -> list[str]:
     """gunicorn with the platform's settings serving a service (or any app factory spec)."""
     spec = service if isinstance(service, str) else f"services.{service.package}:create_app()"
@@ -132,7 +132,7 @@ def gunicorn_command(
         "-m",
         "gunicorn",
         "-c",
-        f"python:{settings}",
+        settings,
         "--bind",
         f"127.0.0.1:{port}",
         spec,
@@ -140,7 +140,9 @@ def gunicorn_command(
 
 
 STREAM_APP = "services.notification.stream:create_app()"
-STREAM_SETTINGS = "services.notification.stream.gunicorn_conf"
+# Gevent workers for long-lived connections; a file, not a module, so gevent patches the
+# standard library before the platform loads.
+GEVENT_SETTINGS = str(REPO / "services" / "common" / "gunicorn_gevent_conf.py")
 
 
 def stream_built(services: list[ServiceInfo]) -> bool:
@@ -150,7 +152,7 @@ def stream_built(services: list[ServiceInfo]) -> bool:
 
 def stream_command(port: int) -> list[str]:
     """The live stream's process: the notification service's stream under gevent."""
-    return gunicorn_command(STREAM_APP, port, STREAM_SETTINGS)
+    return gunicorn_command(STREAM_APP, port, GEVENT_SETTINGS)
 
 
 def health_command(port: int) -> list[str]:
@@ -192,6 +194,7 @@ def embedded_redis_command(port: int, directory: Path, *, persist: bool = True) 
 def python_gateway_command(
     port: int, addresses: dict[str, str]
 ) -> tuple[list[str], dict[str, str]]:
-    """The fallback gateway under gunicorn, and the environment telling it where services are."""
+    """The fallback gateway under gunicorn (gevent workers: it passes live streams on),
+    and the environment telling it where services are."""
     env = {"GATEWAY_UPSTREAMS": ",".join(f"{k}={v}" for k, v in addresses.items())}
-    return gunicorn_command("services.gateway:create_app()", port), env
+    return gunicorn_command("services.gateway:create_app()", port, GEVENT_SETTINGS), env

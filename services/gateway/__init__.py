@@ -5,11 +5,18 @@ It routes by the same table nginx uses, read from ``nginx/routes.conf`` and
 ``/api/...`` to the owning service, ``/health/<name>`` to a service's readiness,
 ``/health`` to the aggregate health (``services.gateway.health``), ``/internal/`` and
 ``/metrics`` refused, request ids set, bodies limited, and every error problem+json.
+
+It runs under gevent workers, like the live stream it passes on: a Server-Sent Events
+response goes out chunk by chunk as it comes, and a WebSocket upgrade is tunnelled (the
+request passed on as it came, then bytes both ways until either side closes).
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from typing import Any
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
@@ -57,6 +64,8 @@ def create_app() -> Flask:
                     pass
             abort(413, "The request body is too large.", code="payload_too_large")
 
+    # werkzeug matches an Upgrade: websocket request only to a rule marked websocket=True.
+    @app.route("/<path:path>", endpoint="upgrade", methods=["GET"], websocket=True)
     @app.route(
         "/",
         defaults={"path": ""},
@@ -76,12 +85,14 @@ def create_app() -> Flask:
             raise NotFound("There is no such endpoint.")
         if name is None:
             raise NotFound("There is no such endpoint.")
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return _tunnel(table.upstreams[name], target)
         return _forward(table.upstreams[name], target)
 
     return app
 
 
-def _forward(address: str, path: str) -> Response:
+def _forwarded_headers() -> dict[str, str]:
     headers = {k: v for k, v in request.headers if k.lower() not in HOP_BY_HOP}
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = ", ".join(
@@ -89,9 +100,68 @@ def _forward(address: str, path: str) -> Response:
     )
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
-    url = f"http://{address}{path}"
+    return headers
+
+
+def _target(path: str) -> str:
     if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
+        return path + "?" + request.query_string.decode("latin-1")
+    return path
+
+
+class _Tunnelled(Response):
+    """The connection now belongs to the tunnel: gunicorn must write nothing more."""
+
+    def __call__(self, environ, start_response):  # type: ignore[override]
+        raise StopIteration()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(64 * 1024):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _tunnel(address: str, path: str) -> Any:
+    """A WebSocket: the upgrade request passed on with the gateway's headers, then the
+    bytes of both sides relayed until either closes."""
+    client = request.environ.get("gunicorn.socket")
+    if client is None:
+        abort(501, "WebSockets need the gateway under gunicorn.", code="not_implemented")
+    host, _, port = address.rpartition(":")
+    try:
+        upstream = socket.create_connection((host, int(port)), timeout=2)
+    except OSError:
+        abort(
+            503,
+            "The service is unavailable; try again shortly.",
+            code="service_unavailable",
+            headers={"Retry-After": "5"},
+        )
+    upstream.settimeout(None)
+    headers = {**_forwarded_headers(), "Host": request.host}
+    headers.update(Upgrade="websocket", Connection="Upgrade")
+    head = [f"GET {_target(path)} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+    back.start()
+    _pump(client, upstream)
+    back.join()
+    upstream.close()
+    return _Tunnelled()
+
+
+def _forward(address: str, path: str) -> Response:
+    headers = _forwarded_headers()
+    url = f"http://{address}{_target(path)}"
     try:
         upstream = http_session().request(
             request.method,

@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from scripts import stack
+from scripts.toolkit.processes import Process, free_port
+from services.common.registry import STREAM
 from tests.support.api import ApiClient, team
 from tests.support.live import Received, SseClient, WsClient
 
@@ -287,3 +290,36 @@ def test_a_plain_get_of_the_websocket_endpoint_is_426(api):
     assert response.status_code == 426
     assert response.json()["code"] == "upgrade_required"
     assert response.headers["Upgrade"] == "websocket"
+
+
+def test_the_python_gateway_passes_both_streams_on(platform, tmp_path):
+    port = free_port()
+    command, env = stack.python_gateway_command(
+        port,
+        {
+            name: platform.service_url(process).removeprefix("http://")
+            for name, process in (
+                ("user", "user"),
+                ("project_task", "project-task"),
+                ("notification_stream", STREAM.name),
+            )
+        },
+    )
+    gateway = Process(
+        "python-gateway-live", command, {**platform.base_env(), **env}, tmp_path / "gw.log", port
+    )
+    gateway.start(wait_path=None)
+    try:
+        api = ApiClient(f"http://127.0.0.1:{port}")
+        owner, member, project = team(api)
+        sse, ws = _sse(api, member.access_token), _ws(api, member.access_token)
+        try:
+            task = _task(api, owner, project)
+            assert sse.until(_about(task, "task.created")).id == ws.until(
+                _about(task, "task.created")
+            ).id
+        finally:
+            sse.close()
+            ws.close()
+    finally:
+        gateway.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -122,6 +123,15 @@ class SseClient(_Reader):
             )
 
     def close(self) -> None:
+        # Shut the socket first: closing the response would wait for the reading thread,
+        # blocked in a read until the next heartbeat.
+        connection = getattr(self.response.raw, "connection", None)
+        if connection is not None and connection.sock is not None:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.ended.wait(5)
         self.response.close()
 
 

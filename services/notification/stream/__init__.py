@@ -2,7 +2,8 @@
 ``GET /api/stream/ws`` (WebSocket) and ``POST /api/stream/tickets``.
 
 The stream is part of the notification service but runs in a process of its own,
-``create_app()`` here under gunicorn's gevent worker (:mod:`.gunicorn_conf`), so that
+``create_app()`` here under gunicorn's gevent workers
+(``services/common/gunicorn_gevent_conf.py``), so that
 thousands of open connections cost a greenlet each and never take a thread from the
 ordinary API. nginx sends ``/api/stream*`` there. The notification service registers
 the same blueprint too, so its API document describes the stream.
