@@ -13,6 +13,7 @@ request passed on as it came, then bytes both ways until either side closes).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -124,10 +125,8 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _tunnel(address: str, path: str) -> Any:

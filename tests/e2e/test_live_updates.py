@@ -33,7 +33,9 @@ def _task(api: ApiClient, owner, project) -> dict:
 
 
 def _change(api: ApiClient, owner, task: dict, title: str) -> None:
-    response = api.patch(f"/api/tasks/{task['id']}", token=owner.access_token, json={"title": title})
+    response = api.patch(
+        f"/api/tasks/{task['id']}", token=owner.access_token, json={"title": title}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -224,9 +226,11 @@ def test_bad_stream_requests_get_problems_before_the_stream_starts(api, params, 
 
 
 def test_a_project_filter_on_someone_elses_project_is_404(api):
-    owner, member, project = team(api)
+    _owner, _member, project = team(api)
     stranger = api.account()
-    response = api.get("/api/stream", token=stranger.access_token, params={"project_id": project["id"]})
+    response = api.get(
+        "/api/stream", token=stranger.access_token, params={"project_id": project["id"]}
+    )
     assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
@@ -315,9 +319,10 @@ def test_the_python_gateway_passes_both_streams_on(platform, tmp_path):
         sse, ws = _sse(api, member.access_token), _ws(api, member.access_token)
         try:
             task = _task(api, owner, project)
-            assert sse.until(_about(task, "task.created")).id == ws.until(
-                _about(task, "task.created")
-            ).id
+            assert (
+                sse.until(_about(task, "task.created")).id
+                == ws.until(_about(task, "task.created")).id
+            )
         finally:
             sse.close()
             ws.close()

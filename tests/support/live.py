@@ -4,6 +4,7 @@ each reading on a thread of its own into a queue the test takes events from."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -127,10 +128,8 @@ class SseClient(_Reader):
         # blocked in a read until the next heartbeat.
         connection = getattr(self.response.raw, "connection", None)
         if connection is not None and connection.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 connection.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.ended.wait(5)
         self.response.close()
 
@@ -165,7 +164,5 @@ class WsClient(_Reader):
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(simple_websocket.ConnectionClosed):
             self.ws.close()
-        except simple_websocket.ConnectionClosed:
-            pass

@@ -1,9 +1,8 @@
 """Boots the platform as real processes for end-to-end tests: every built service under
 gunicorn on its own free port and fresh database, the live stream's process, behind real
-nginx (rendered from
-``nginx/`` by scripts/toolkit/nginx.py), all on loopback, with their Celery workers and the
-aggregate health. Processes can be stopped and started again to test what happens
-when a dependency dies."""
+nginx (rendered from ``nginx/`` by scripts/toolkit/nginx.py), all on loopback, with their
+Celery workers and the aggregate health. Processes can be stopped and started again to
+test what happens when a dependency dies."""
 
 from __future__ import annotations
 

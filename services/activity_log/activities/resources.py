@@ -23,9 +23,9 @@ from services.activity_log.activities.schemas import (
     StatsArgsSchema,
     StatsSchema,
 )
-from services.common.memberships import member_project_ids
 from services.common.auth import current_principal, require_auth
 from services.common.db import utcnow
+from services.common.memberships import member_project_ids
 
 blp = Blueprint("activities", __name__, url_prefix="/api", description="Activity log")
 

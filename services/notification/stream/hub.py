@@ -22,6 +22,7 @@ behind), every stream of the process is interrupted the same way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -122,10 +123,9 @@ class Subscriber:
         """Ask the stream to send ``reset`` (``reason``) and close."""
         if self.interrupted is None:
             self.interrupted = reason
-            try:
+            # A full buffer needs no wake-up: the stream checks the flag before each item.
+            with contextlib.suppress(queue.Full):
                 self._inbox.put_nowait(None)
-            except queue.Full:
-                pass  # the stream is busy with its buffer and checks the flag before each item
 
     def next(self, timeout: float) -> Delivery | Incoming | None:
         """The next event or message, or None after ``timeout`` seconds."""
@@ -254,7 +254,7 @@ class Hub:
             with self.app.app_context():
                 memberships.forget(changed)
 
-    def _apply_membership(self, event: dict[str, Any]) -> int | None | bool:
+    def _apply_membership(self, event: dict[str, Any]) -> int | bool | None:
         """Apply a membership event to the open streams; the user whose cached
         memberships are stale (None: everyone's), or False for other events."""
         kind, project_id = event.get("type"), event.get("project_id")

@@ -117,9 +117,7 @@ class EventStream(MethodView):
     def get(self, args, headers):
         """Every event you may see, as Server-Sent Events; resumes after Last-Event-ID."""
         session = _open(args, headers)
-        response = Response(
-            EventStreamBody(session, request.environ), mimetype="text/event-stream"
-        )
+        response = Response(EventStreamBody(session, request.environ), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache, no-store"
         # nginx must pass each event on at once (it is told so in its configuration too).
         response.headers["X-Accel-Buffering"] = "no"

@@ -266,7 +266,9 @@ class StreamSession:
     def _reset(self, reason: str, final: bool = False) -> Frame:
         """``reset``: refetch what you show. One that does not end the stream carries the
         position live events continue from."""
-        return Frame("reset", None if final else self.boundary, data={"reason": reason}, final=final)
+        return Frame(
+            "reset", None if final else self.boundary, data={"reason": reason}, final=final
+        )
 
     def _recheck(self) -> dict[str, Any] | None:
         """The problem that ends the stream (a revoked or expired token, ...), or None."""
@@ -276,7 +278,9 @@ class StreamSession:
             return self.problem(401, exc.detail, exc.code)
         except AuthUnavailable:
             return self.problem(
-                503, "Authentication is temporarily unavailable; reconnect shortly.", "auth_unavailable"
+                503,
+                "Authentication is temporarily unavailable; reconnect shortly.",
+                "auth_unavailable",
             )
         if principal.role != self.principal.role:
             try:

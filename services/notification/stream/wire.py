@@ -126,9 +126,7 @@ class WebSocket(Server):
 
 def serve_websocket(session: StreamSession, environ: dict[str, Any]) -> None:
     """Upgrade the request and run the stream over it until either side ends it."""
-    ws = WebSocket(
-        environ, ping_interval=session.heartbeat, max_message_size=MAX_MESSAGE_BYTES
-    )
+    ws = WebSocket(environ, ping_interval=session.heartbeat, max_message_size=MAX_MESSAGE_BYTES)
     session.client_gone = lambda: not ws.connected
     threading.Thread(target=_read_messages, args=(ws, session), daemon=True).start()
     try:
@@ -139,8 +137,10 @@ def serve_websocket(session: StreamSession, environ: dict[str, Any]) -> None:
                 frame = session.handle_message(frame.text or "")
             ws.send(websocket_text(frame))
             if frame.final:
-                reason = CloseReason.NORMAL_CLOSURE if frame.kind == "reset" else 4000 + int(
-                    (frame.data or {}).get("status", 500)
+                reason = (
+                    CloseReason.NORMAL_CLOSURE
+                    if frame.kind == "reset"
+                    else 4000 + int((frame.data or {}).get("status", 500))
                 )
                 ws.close(reason, frame.kind)
                 return
