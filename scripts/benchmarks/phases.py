@@ -1,6 +1,6 @@
 """scripts/bench's measured phases, in the order it runs them: the ceiling, P1 and P4
 under wrk with P2 counted over P1 and P4; P7, task writes until their activity entries
-appear; P5 and P6 from scripts/bench_reports."""
+appear; P8 and P9 (scripts/benchmarks/live.py); P5 and P6 from scripts/bench_reports."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class Plan:
     users: int
     p7_tasks: int
     p7_rate: float
+    p8_writes: int
 
 
 def verify_count(stack_: Stack) -> float:

@@ -10,9 +10,9 @@ import pytest
 
 from scripts import stack
 from scripts.toolkit.processes import Process, free_port
+from scripts.toolkit.streams import Received, SseClient, WsClient
 from services.common.registry import STREAM
 from tests.support.api import ApiClient, team
-from tests.support.live import Received, SseClient, WsClient
 
 
 def _sse(api: ApiClient, token: str | None = None, **kwargs) -> SseClient:

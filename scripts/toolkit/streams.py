@@ -1,4 +1,4 @@
-"""Real clients of the live stream for tests and the benchmark: an SSE reader on
+"""Real clients of the live stream, for the tests and scripts/bench: an SSE reader on
 ``requests`` (streamed, chunk by chunk) and a WebSocket client (simple-websocket's),
 each reading on a thread of its own into a queue the test takes events from."""
 
