@@ -31,15 +31,12 @@ from services.common.registry import STREAM
 IDLE_STREAMS = 1000
 
 
-def raise_open_files_limit(wanted: int = 65536) -> int:
-    """Let this process (and the children it starts) hold thousands of sockets."""
+def raise_open_files_limit() -> int:
+    """Let this process (and the children it starts) hold thousands of sockets: the soft
+    open-files limit raised to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if os.geteuid() == 0 and hard != resource.RLIM_INFINITY and hard < wanted:
-        target = wanted
-        hard = wanted
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from services.common.redaction import redact
 
@@ -68,6 +69,8 @@ for i = 2, #KEYS do
 end
 return id
 """
+# Sent by its SHA-1 (EVALSHA), the text only when the server does not know it yet.
+_append_script = Script(None, _APPEND.encode())  # type: ignore[arg-type]
 
 
 def project_log(project_id: int) -> str:
@@ -113,7 +116,7 @@ def append(client: redis.Redis, envelope: dict[str, Any], keep: int, window_seco
         keys.append(project_log(envelope["project_id"]))
     keys += [user_log(user_id) for user_id in sorted(account_ids(envelope))]
     payload = json.dumps(shareable(envelope), separators=(",", ":"))
-    entry_id = client.eval(_APPEND, len(keys), *keys, payload, keep, window_seconds * 1000)
+    entry_id = _append_script(keys, [payload, keep, window_seconds * 1000], client=client)
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 

@@ -13,6 +13,7 @@ import time
 import uuid
 
 import redis
+from redis.commands.core import Script
 
 LEASE_SECONDS = 30
 RENEW_EVERY = LEASE_SECONDS / 3
@@ -28,6 +29,7 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
+_take_script = Script(None, _TAKE.encode())  # type: ignore[arg-type]
 
 
 class Slot:
@@ -41,8 +43,10 @@ class Slot:
     def take(self, limit: int) -> bool:
         """Take a slot; False when the user already holds ``limit`` of them."""
         now = time.time()
-        taken = self.client.eval(
-            _TAKE, 1, self.key, now, now + LEASE_SECONDS, limit, self.lease, LEASE_SECONDS
+        taken = _take_script(
+            [self.key],
+            [now, now + LEASE_SECONDS, limit, self.lease, LEASE_SECONDS],
+            client=self.client,
         )
         return bool(taken)
 
