@@ -9,7 +9,6 @@ import json
 import time
 
 import pytest
-import redis
 
 from services.common import live_log
 from services.common.auth import Principal
@@ -22,15 +21,7 @@ from services.notification.stream.session import StreamSession, make_filter
 
 
 @pytest.fixture
-def client(backing) -> redis.Redis:
-    client = redis.Redis.from_url(backing.redis_url)
-    for key in client.scan_iter("live:*"):
-        client.delete(key)
-    return client
-
-
-@pytest.fixture
-def stream_app(backing, client):
+def stream_app(backing, live_redis):
     config = configure_for_tests(StreamConfig(), "sqlite://", backing.redis_url)
     return create_app(config)
 
@@ -50,46 +41,46 @@ def deliveries(subscriber: Subscriber) -> list[str]:
 # --- tickets ------------------------------------------------------------------------------
 
 
-def test_a_ticket_stands_for_its_token_once_and_redis_never_sees_either(client):
-    ticket = tickets.issue(client, "the-access-token", 60)
-    [key] = list(client.scan_iter("live:ticket:*"))
-    stored = client.get(key)
+def test_a_ticket_stands_for_its_token_once_and_redis_never_sees_either(live_redis):
+    ticket = tickets.issue(live_redis, "the-access-token", 60)
+    [key] = list(live_redis.scan_iter("live:ticket:*"))
+    stored = live_redis.get(key)
     assert ticket.encode() not in key and b"the-access-token" not in stored
-    assert 0 < client.ttl(key) <= 60
-    assert tickets.redeem(client, ticket) == "the-access-token"
-    assert tickets.redeem(client, ticket) is None
+    assert 0 < live_redis.ttl(key) <= 60
+    assert tickets.redeem(live_redis, ticket) == "the-access-token"
+    assert tickets.redeem(live_redis, ticket) is None
 
 
-def test_expired_forged_and_malformed_tickets_are_nothing(client):
-    expired = tickets.issue(client, "token", 1)
+def test_expired_forged_and_malformed_tickets_are_nothing(live_redis):
+    expired = tickets.issue(live_redis, "token", 1)
     time.sleep(1.2)
-    assert tickets.redeem(client, expired) is None
-    other = tickets.issue(client, "token", 60)
+    assert tickets.redeem(live_redis, expired) is None
+    other = tickets.issue(live_redis, "token", 60)
     forged = ("A" if other[0] != "A" else "B") + other[1:]
-    assert tickets.redeem(client, forged) is None
+    assert tickets.redeem(live_redis, forged) is None
     for bad in ("", "short", "x" * 43 + "!", "../" * 20):
-        assert tickets.redeem(client, bad) is None
-    assert tickets.redeem(client, other) == "token"
+        assert tickets.redeem(live_redis, bad) is None
+    assert tickets.redeem(live_redis, other) == "token"
 
 
 # --- slots --------------------------------------------------------------------------------
 
 
-def test_a_user_holds_at_most_the_limit_of_slots_until_one_is_given_back(client):
-    held = [slots.Slot(client, 41) for _ in range(3)]
+def test_a_user_holds_at_most_the_limit_of_slots_until_one_is_given_back(live_redis):
+    held = [slots.Slot(live_redis, 41) for _ in range(3)]
     assert all(slot.take(3) for slot in held)
-    assert not slots.Slot(client, 41).take(3)
-    assert slots.Slot(client, 42).take(3)  # another user's are their own
+    assert not slots.Slot(live_redis, 41).take(3)
+    assert slots.Slot(live_redis, 42).take(3)  # another user's are their own
     held[0].release()
-    assert slots.Slot(client, 41).take(3)
+    assert slots.Slot(live_redis, 41).take(3)
 
 
-def test_a_lease_nobody_renews_runs_out(client, monkeypatch):
+def test_a_lease_nobody_renews_runs_out(live_redis, monkeypatch):
     monkeypatch.setattr(slots, "LEASE_SECONDS", 1)
-    assert slots.Slot(client, 43).take(1)
-    assert not slots.Slot(client, 43).take(1)
+    assert slots.Slot(live_redis, 43).take(1)
+    assert not slots.Slot(live_redis, 43).take(1)
     time.sleep(1.2)
-    assert slots.Slot(client, 43).take(1)
+    assert slots.Slot(live_redis, 43).take(1)
 
 
 # --- filters and visibility ---------------------------------------------------------------
@@ -180,12 +171,12 @@ def test_a_stream_that_cannot_keep_up_is_interrupted_not_grown(stream_app):
     assert len(deliveries(slow)) == 5
 
 
-def test_the_hub_follows_the_log_from_redis(stream_app, client):
+def test_the_hub_follows_the_log_from_redis(stream_app, live_redis):
     hub = stream_app.extensions["stream_hub"]
     hub.ensure_started()
     member = attached(hub, 9, {3})
     envelope = {"event_id": "e", "type": "task.updated", "project_id": 3, "entity": {}}
-    entry_id = live_log.append(client, envelope, 100, 3600)
+    entry_id = live_log.append(live_redis, envelope, 100, 3600)
     item = member.next(timeout=10)
     assert isinstance(item, Delivery) and item.entry_id == live_log.parse_id(entry_id)
     assert json.loads(item.text) == envelope

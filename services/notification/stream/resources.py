@@ -94,6 +94,19 @@ def _open(args: dict[str, Any], headers: dict[str, Any]) -> StreamSession:
     return session
 
 
+def _stream_operation(method: Any) -> Any:
+    """Both streams take the same query and ``Last-Event-ID`` header, and refuse the
+    same way before they start (404 for a project filter, 422 for the rest)."""
+    for decorate in (
+        blp.alt_response(422, response="UNPROCESSABLE_ENTITY"),
+        blp.alt_response(404, response="NOT_FOUND"),
+        blp.arguments(ResumeHeaderSchema, location="headers"),
+        blp.arguments(StreamArgsSchema, location="query"),
+    ):
+        method = decorate(method)
+    return method
+
+
 @blp.route("/tickets")
 class StreamTickets(MethodView):
     decorators = [require_auth]
@@ -109,11 +122,8 @@ class StreamTickets(MethodView):
 
 @blp.route("")
 class EventStream(MethodView):
-    @blp.arguments(StreamArgsSchema, location="query")
-    @blp.arguments(ResumeHeaderSchema, location="headers")
     @blp.doc(responses={"200": SSE_RESPONSE})
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @_stream_operation
     def get(self, args, headers):
         """Every event you may see, as Server-Sent Events; resumes after Last-Event-ID."""
         session = _open(args, headers)
@@ -134,12 +144,9 @@ class _Upgraded(Response):
 
 @blp.route("/ws")
 class EventSocket(MethodView):
-    @blp.arguments(StreamArgsSchema, location="query")
-    @blp.arguments(ResumeHeaderSchema, location="headers")
     @blp.doc(responses={"101": WEBSOCKET_RESPONSE})
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     @blp.alt_response(426, response="UPGRADE_REQUIRED")
+    @_stream_operation
     def get(self, args, headers):
         """The same events over a WebSocket, with subscribe and unsubscribe messages."""
         if request.headers.get("Upgrade", "").lower() != "websocket":
