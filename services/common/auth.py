@@ -186,6 +186,19 @@ class RemoteTokenVerifier:
             ]:
                 del self._entries[key]
 
+    def is_fresh(self, token: str) -> bool:
+        """Whether :meth:`verify` would accept ``token`` from its cache, without a call:
+        a long-lived connection checks this every second and verifies again only when
+        not (a revocation dropped the entry, or it expired)."""
+        entry = self._entries.get(token_key(token))
+        now = time.monotonic()
+        return bool(
+            entry
+            and entry.principal
+            and now < entry.expires_at
+            and now - entry.verified_at < self._fresh_for(entry)
+        )
+
     def verify(self, token: str) -> Principal:
         self.feed.ensure_started()
         key = token_key(token)

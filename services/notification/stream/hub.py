@@ -14,6 +14,11 @@ its events stop reaching them as soon as the removal does), ``project.member_add
 adds it, ``project.deleted`` drops it everywhere. Each such event also bumps a version,
 so a stream opening meanwhile notices that the memberships it read may be stale.
 
+A second thread sweeps every second over the process's open streams
+(:class:`Watched`): it checks each one's token against the verifier's cache, whether its
+client is still there and whether its slot lease is due, so an idle stream costs a
+cheap look each second instead of waking up.
+
 A subscriber's buffer is bounded (``STREAM_BUFFER_EVENTS``): one that cannot keep up is
 interrupted (sent ``reset`` and closed) instead of growing. If the reader finds that the
 log dropped entries it had not read yet (it fell more than ``STREAM_REPLAY_EVENTS``
@@ -32,7 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from flask import Flask
@@ -41,6 +46,7 @@ from services.common import live_log, memberships
 from services.common.redis_store import get_redis
 
 BLOCK_MS = 5000
+SWEEP_SECONDS = 1.0
 BATCH = 500
 MEMBERSHIP_TYPES = ("project.member_added", "project.member_removed", "project.deleted")
 
@@ -88,6 +94,12 @@ class Incoming:
     text: str
 
 
+class Watched(Protocol):
+    """An open stream the hub's sweep looks at every second."""
+
+    def sweep(self) -> None: ...
+
+
 class Subscriber:
     """One open stream as the hub sees it: whose it is, what it wants, its buffer."""
 
@@ -98,6 +110,8 @@ class Subscriber:
         # Replaced whole (never mutated), so the hub's thread reads a consistent tuple.
         self.filters: tuple[Filter, ...] = tuple(filters)
         self.interrupted: str | None = None
+        # Set by the sweep: the token must be verified again (the cache no longer vouches).
+        self.recheck = False
         self._inbox: queue.Queue[Delivery | Incoming | None] = queue.Queue(maxsize=size)
 
     def sees(self, event: dict[str, Any]) -> bool:
@@ -127,6 +141,11 @@ class Subscriber:
             with contextlib.suppress(queue.Full):
                 self._inbox.put_nowait(None)
 
+    def wake(self) -> None:
+        """Have the stream look at its flags now (a recheck is due)."""
+        with contextlib.suppress(queue.Full):
+            self._inbox.put_nowait(None)
+
     def next(self, timeout: float) -> Delivery | Incoming | None:
         """The next event or message, or None after ``timeout`` seconds."""
         try:
@@ -154,6 +173,7 @@ class Hub:
         self._by_user: dict[int, set[Subscriber]] = defaultdict(set)
         self._admins: set[Subscriber] = set()
         self._all: set[Subscriber] = set()
+        self._watched: set[Watched] = set()
         self._versions: dict[int, int] = defaultdict(int)
         self._version_all = 0
         self._pid: int | None = None
@@ -171,8 +191,10 @@ class Hub:
             self._by_user.clear()
             self._admins.clear()
             self._all.clear()
+            self._watched.clear()
             self._pid = os.getpid()
             threading.Thread(target=self._run, name="live-hub", daemon=True).start()
+            threading.Thread(target=self._sweep, name="live-sweep", daemon=True).start()
 
     def membership_version(self, user_id: int) -> int:
         """Changes whenever an event may have changed ``user_id``'s memberships."""
@@ -194,6 +216,26 @@ class Hub:
     def detach(self, subscriber: Subscriber) -> None:
         with self._lock:
             self._unindex(subscriber)
+
+    def watch(self, stream: Watched) -> None:
+        """Have the sweep look at ``stream`` every second until :meth:`unwatch`."""
+        with self._lock:
+            self._watched.add(stream)
+
+    def unwatch(self, stream: Watched) -> None:
+        with self._lock:
+            self._watched.discard(stream)
+
+    def _sweep(self) -> None:
+        while True:
+            time.sleep(SWEEP_SECONDS)
+            with self._lock:
+                watched = list(self._watched)
+            for stream in watched:
+                try:
+                    stream.sweep()
+                except Exception:
+                    log.exception("sweeping a stream failed")
 
     def regroup(self, subscriber: Subscriber, is_admin: bool, projects: frozenset[int]) -> None:
         """The user's role changed (admin or not) while the stream is open."""

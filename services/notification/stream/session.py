@@ -16,10 +16,12 @@ yields, in order:
 2. live events from the hub, a heartbeat when nothing was sent for
    ``STREAM_HEARTBEAT_SECONDS``, the WebSocket client's messages in turn.
 
-Every second the stream checks its token again through the service's token verifier,
-whose cache drops a user's entries the moment the user service announces a revocation:
-a logout, a deactivation or an expired token ends the stream with an ``error`` frame
-within about a second. A stream interrupted by the hub (too slow, or a gap in the log)
+Every second the hub's sweep looks at the stream (:meth:`StreamSession.sweep`): is its
+token still vouched for by the service's token verifier, whose cache drops a user's
+entries the moment the user service announces a revocation; is its client still there;
+is its slot lease due. When the cache no longer vouches, the stream verifies its token
+again (a call to the user service): a logout, a deactivation or an expired token ends
+the stream with an ``error`` frame within about a second. A stream interrupted by the hub (too slow, or a gap in the log)
 ends with ``reset``. Ending, in any way, gives the user's slot back.
 """
 
@@ -45,9 +47,10 @@ from services.notification.stream.hub import Delivery, Filter, Hub, Incoming, St
 from services.notification.stream.schemas import SubscriptionSchema
 from services.notification.stream.slots import RENEW_EVERY, Slot
 
-AUTH_CHECK_SECONDS = 1.0
 REPLAY_PAGE = 200
 MAX_SUBSCRIPTIONS = 20
+# Why a stream was interrupted when its client left: it ends without a last frame.
+CLIENT_GONE = "client_gone"
 ATTACH_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,7 @@ class StreamSession:
         self.client_gone: Callable[[], bool] = lambda: False
         self._holding = False
         self._attached = False
+        self._next_renew = time.monotonic() + RENEW_EVERY
 
     # --- before the stream starts -------------------------------------------------------
 
@@ -135,6 +139,7 @@ class StreamSession:
             self._attach()
             for wanted in self.subscriber.filters:
                 self.check_project(wanted.project_id)
+            self.hub.watch(self)
         except redis.RedisError as exc:
             self.close()
             log.warning("stream cannot start, Redis: %s", exc)
@@ -177,6 +182,7 @@ class StreamSession:
 
     def close(self) -> None:
         """Stop receiving and give the slot back (safe to call more than once)."""
+        self.hub.unwatch(self)
         if self._attached:
             self._attached = False
             self.hub.detach(self.subscriber)
@@ -189,28 +195,41 @@ class StreamSession:
 
     # --- the stream ---------------------------------------------------------------------
 
+    def sweep(self) -> None:
+        """The hub's look every second (on its own thread): the client gone ends the
+        stream; a token the verifier's cache no longer vouches for is verified again by
+        the stream; a lease due is renewed."""
+        if self.client_gone():
+            self.subscriber.interrupt(CLIENT_GONE)
+            return
+        is_fresh = getattr(self.verifier, "is_fresh", None)
+        if is_fresh is None or not is_fresh(self.token):
+            self.subscriber.recheck = True
+            self.subscriber.wake()
+        now = time.monotonic()
+        if now >= self._next_renew:
+            self._next_renew = now + RENEW_EVERY
+            self._renew()
+
     def frames(self) -> Iterator[Frame]:
         """Everything the stream sends, in order, until it ends."""
         yield from self._replay()
-        now = time.monotonic()
-        next_check, next_renew, last_sent = now + AUTH_CHECK_SECONDS, now + RENEW_EVERY, now
+        last_sent = time.monotonic()
         while True:
-            item = self.subscriber.next(timeout=AUTH_CHECK_SECONDS)
+            quiet = time.monotonic() - last_sent
+            item = self.subscriber.next(timeout=max(0.05, self.heartbeat - quiet))
+            if self.subscriber.interrupted == CLIENT_GONE:
+                return
             if self.subscriber.interrupted:
                 yield self._reset(self.subscriber.interrupted, final=True)
                 return
-            now = time.monotonic()
-            if now >= next_check:
-                next_check = now + AUTH_CHECK_SECONDS
+            if self.subscriber.recheck:
+                self.subscriber.recheck = False
                 problem = self._recheck()
                 if problem is not None:
                     yield Frame("error", data=problem, final=True)
                     return
-                if self.client_gone():
-                    return
-            if now >= next_renew:
-                next_renew = now + RENEW_EVERY
-                self._renew()
+            now = time.monotonic()
             if isinstance(item, Delivery):
                 if item.entry_id > self.skip_until:
                     last_sent = now

@@ -14,24 +14,27 @@ does not answer one before the next is disconnected.
 from __future__ import annotations
 
 import json
-import select
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from gevent.monkey import get_original
 from simple_websocket import ConnectionClosed, Server
 from wsproto.frame_protocol import CloseReason
 
 from services.common import live_log
 from services.notification.stream.hub import Incoming
-from services.notification.stream.session import Frame, StreamSession
+from services.notification.stream.session import CLIENT_GONE, Frame, StreamSession
 
 OPENING = "retry: 3000\n: stream open\n\n"
 HEARTBEAT = ": keep-alive\n\n"
 # A write the client does not take within this long ends its stream.
 WRITE_TIMEOUT_SECONDS = 30
 MAX_MESSAGE_BYTES = 64 * 1024
+# The system's select, even under gevent: a look that never waits (timeout 0), made for
+# every open stream every second, needs no event loop around it.
+_select_now = get_original("select", "select")
 
 
 def _json(value: Any) -> str:
@@ -68,7 +71,7 @@ def peer_closed(sock: socket.socket) -> bool:
     """Whether the peer closed the connection (an SSE client sends nothing after its
     request, so a readable socket means it went away)."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = _select_now([sock], [], [], 0)
         return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
@@ -162,4 +165,4 @@ def _read_messages(ws: WebSocket, session: StreamSession) -> None:
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
             session.subscriber.post(Incoming(text))
     except ConnectionClosed:
-        session.subscriber.interrupt("closed")
+        session.subscriber.interrupt(CLIENT_GONE)
