@@ -18,8 +18,10 @@ from services.common.registry import STREAM
 
 # Services the measured paths need; a failure of any other built service is a warning.
 ESSENTIAL = ("user", "project-task", "activity-log", STREAM.name)
-# The alternative to gevent that P9 is compared with: a thread per open stream.
-GTHREAD_STREAM_THREADS = 520
+# The alternative to gevent that P9 is compared with: a thread per open stream, enough in
+# each worker for all 1,000 (a gthread worker accepts connections it has no thread for,
+# and they wait).
+GTHREAD_STREAM_THREADS = 1000
 PING_PATH = "/bench/ping"
 PING_LOCATION = f"""
 # Added by scripts/bench to its rendered copy only (nginx/ has no such route): the

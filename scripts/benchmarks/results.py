@@ -98,7 +98,8 @@ def live_rows(p8: dict, p9: dict) -> list[Row]:
     rows.append(
         Row(
             "P9",
-            f"{p9['streams']:,} idle streams: extra memory ({p9['alive_at_end']:,} still open)",
+            f"{p9['streams']:,} idle streams: extra memory "
+            f"({p9['opened']:,} opened, {p9['alive_at_end']:,} open at the end)",
             f"{p9['extra_total_mb']:.0f} MB ({extra})",
             f"<= {TARGETS['P9_mb']:.0f} MB",
             p9["extra_total_mb"] <= TARGETS["P9_mb"] and p9["alive_at_end"] == p9["streams"],
