@@ -36,7 +36,21 @@ SSE_RESPONSE = {
         "problem+json body; the stream ends) and a comment line every "
         "STREAM_HEARTBEAT_SECONDS."
     ),
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    # Each event of the stream (as OpenAPI 3.2's itemSchema would put it).
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"type": "string", "description": "An event type, reset or error"},
+                    "id": {"type": "string", "description": "The event's position in the log"},
+                    "data": {"type": "string", "description": "JSON: the envelope, or a body"},
+                    "retry": {"type": "integer"},
+                },
+            }
+        }
+    },
 }
 WEBSOCKET_RESPONSE = {
     "description": (
