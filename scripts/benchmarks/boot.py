@@ -1,6 +1,8 @@
 """scripts/bench's stack: fresh bench_<run>_<service> databases, its own Redis, the SMTP
-sink, every built service under gunicorn with the production settings, the Celery
-workers and beat, and nginx rendered from ``nginx/`` plus the ceiling's ping location."""
+sink, every built service under gunicorn with the production settings, the live stream
+(gevent workers, or gthread for the comparison ``--stream-workers gthread`` makes), the
+Celery workers and beat, and nginx rendered from ``nginx/`` plus the ceiling's ping
+location."""
 
 from __future__ import annotations
 
@@ -12,9 +14,14 @@ from pathlib import Path
 from scripts import stack
 from scripts.toolkit import databases, nginx
 from scripts.toolkit.processes import REPO, Supervisor, free_port
+from services.common.registry import STREAM
 
 # Services the measured paths need; a failure of any other built service is a warning.
-ESSENTIAL = ("user", "project-task", "activity-log")
+ESSENTIAL = ("user", "project-task", "activity-log", STREAM.name)
+# The alternative to gevent that P9 is compared with: a thread per open stream, enough in
+# each worker for all 1,000 (a gthread worker accepts connections it has no thread for,
+# and they wait).
+GTHREAD_STREAM_THREADS = 1000
 PING_PATH = "/bench/ping"
 PING_LOCATION = f"""
 # Added by scripts/bench to its rendered copy only (nginx/ has no such route): the
@@ -65,14 +72,28 @@ def base_environment(workdir: Path, redis_port: int, smtp_port: int) -> dict[str
             # a few dozen users can drive the load without being throttled.
             "RATELIMIT_USER": "1000000/minute",
             "RATELIMIT_AUTH": "100000/minute",
+            # P9 holds 1,000 streams with the 50 seeded users (each stream still takes and
+            # renews its slot in Redis).
+            "STREAM_MAX_PER_USER": "1000",
             "PYTHONPATH": str(REPO),
         }
     )
     return env
 
 
-def boot(workdir: Path, supervisor: Supervisor, server: str, run_id: str) -> Stack:
-    """Databases, Redis, SMTP sink, every built service, workers, beat and nginx."""
+def stream_command(port: int, workers: str) -> tuple[list[str], dict[str, str]]:
+    """The live stream's process as production runs it (gevent), or with a thread per
+    stream (gthread, ``GTHREAD_STREAM_THREADS`` per worker) for the comparison."""
+    if workers == "gthread":
+        command = stack.gunicorn_command(stack.STREAM_APP, port)
+        return command, {"GUNICORN_THREADS": str(GTHREAD_STREAM_THREADS)}
+    return stack.stream_command(port), {}
+
+
+def boot(
+    workdir: Path, supervisor: Supervisor, server: str, run_id: str, stream_workers: str = "gevent"
+) -> Stack:
+    """Databases, Redis, SMTP sink, every built service, the stream, workers, beat, nginx."""
     result = Stack(workdir)
     redis_port, smtp_port, gateway_port = free_port(), free_port(), free_port()
     env = base_environment(workdir, redis_port, smtp_port)
@@ -100,20 +121,32 @@ def boot(workdir: Path, supervisor: Supervisor, server: str, run_id: str) -> Sta
         envs[service.name]["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         command = stack.gunicorn_command(service, ports[service.name])
         supervisor.spawn(service.name, command, envs[service.name], ports[service.name])
+    ports[STREAM.name] = free_port()
+    command, extra = stream_command(ports[STREAM.name], stream_workers)
+    stream_env = {
+        **env,
+        **extra,
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus" / "stream"),
+    }
+    (workdir / "prometheus" / "stream").mkdir(parents=True, exist_ok=True)
+    supervisor.spawn(STREAM.name, command, stream_env, ports[STREAM.name])
+    result.urls[STREAM.name] = f"http://127.0.0.1:{ports[STREAM.name]}"
     for service in stack.built_workers():
         worker_env = {
             k: v for k, v in envs[service.name].items() if k != "PROMETHEUS_MULTIPROC_DIR"
         }
         supervisor.spawn(f"{service.name}-worker", stack.worker_command(service), worker_env)
     supervisor.spawn("beat", stack.beat_command(workdir / "celerybeat-schedule"), env)
-    addresses = nginx.loopback_addresses({s.package: ports[s.name] for s in services})
+    addresses = nginx.loopback_addresses(
+        {**{s.package: ports[s.name] for s in services}, "notification_stream": ports[STREAM.name]}
+    )
     conf = nginx.render_nginx(
         workdir / "nginx", f"127.0.0.1:{gateway_port}", addresses, extra_locations=PING_LOCATION
     )
     gateway = supervisor.spawn("nginx", nginx.nginx_command(conf), env, gateway_port)
     result.gateway = f"http://127.0.0.1:{gateway_port}"
 
-    for service in services:
+    for service in [*services, STREAM]:
         try:
             supervisor.processes[service.name].wait_ready("/health/ready")
         except (RuntimeError, TimeoutError):

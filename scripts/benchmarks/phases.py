@@ -1,7 +1,7 @@
 """scripts/bench's measured phases, in the order it runs them: the ceiling, P1 and P4
 under wrk with P2 counted over P1 and P4; P1 again with personal access tokens instead
 of access tokens, with its own P2; P7, task writes until their activity entries appear;
-P5 and P6 from scripts/bench_reports."""
+P8 and P9 (scripts/benchmarks/live.py); P5, P6 and P10 from scripts/bench_reports."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Plan:
     users: int
     p7_tasks: int
     p7_rate: float
+    p8_writes: int
 
 
 def verify_count(stack_: Stack) -> float:

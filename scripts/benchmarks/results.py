@@ -23,6 +23,9 @@ TARGETS = {
     "P7": 1.0,  # s, p95
     "P10_csv": 5.0,  # s
     "P10_pdf": 15.0,  # s
+    "P8": 0.3,  # s, p95, SSE and WebSocket
+    "P9_mb": 300.0,  # extra memory of 1,000 idle streams
+    "P9_drop": 0.10,  # share of P1's requests/s lost while they are open
 }
 
 
@@ -121,6 +124,41 @@ def _seconds_row(pid: str, figure: str, runs: list[dict], target: float) -> Row:
         f"<= {target:.0f} s",
         seconds <= target,
     )
+
+
+def live_rows(p8: dict, p9: dict) -> list[Row]:
+    """P8 per transport and P9's memory and P1 drop."""
+    rows = []
+    for transport in ("sse", "websocket"):
+        got = p8[transport]
+        if got["p95_s"] is None:
+            value, ok = f"{got['missing']} of {p8['writes']} events missing after 30 s", False
+        else:
+            value = f"p95 {got['p95_s'] * 1000:.0f} ms (p50 {got['p50_s'] * 1000:.0f}, max {got['max_s'] * 1000:.0f})"
+            ok = got["p95_s"] <= TARGETS["P8"]
+        figure = f"task write -> {transport.upper() if transport == 'sse' else 'WebSocket'} client, {p8['writes']} at {p8['rate_per_s']:g}/s"
+        rows.append(Row("P8", figure, value, f"<= {TARGETS['P8'] * 1000:.0f} ms", ok))
+    extra = ", ".join(f"{k} {v:+.0f}" for k, v in p9["extra_mb"].items())
+    rows.append(
+        Row(
+            "P9",
+            f"{p9['streams']:,} idle streams: extra memory "
+            f"({p9['opened']:,} opened, {p9['alive_at_end']:,} open at the end)",
+            f"{p9['extra_total_mb']:.0f} MB ({extra})",
+            f"<= {TARGETS['P9_mb']:.0f} MB",
+            p9["extra_total_mb"] <= TARGETS["P9_mb"] and p9["alive_at_end"] == p9["streams"],
+        )
+    )
+    rows.append(
+        Row(
+            "P9",
+            f"P1 with {p9['streams']:,} streams open vs just before",
+            f"{p9['p1_with']['rps']:,.0f} vs {p9['p1_without']['rps']:,.0f} req/s = {p9['p1_drop']:+.1%}",
+            f"drop <= {TARGETS['P9_drop']:.0%}",
+            p9["p1_drop"] <= TARGETS["P9_drop"],
+        )
+    )
+    return rows
 
 
 def build_rows(phases: dict, p2: dict, p7: dict, reports: dict) -> list[Row]:

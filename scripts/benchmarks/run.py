@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scripts.benchmarks.boot import PING_PATH, Stack, boot, process_families
 from scripts.benchmarks.figures import render_cpu, render_table
+from scripts.benchmarks.live import measure_delivery, measure_idle_streams, raise_open_files_limit
 from scripts.benchmarks.phases import (
     P4_QUERY,
     Plan,
@@ -24,7 +25,7 @@ from scripts.benchmarks.phases import (
     measure_load,
     run_bench_reports,
 )
-from scripts.benchmarks.results import build_rows, write_results
+from scripts.benchmarks.results import build_rows, live_rows, write_results
 from scripts.benchmarks.seeding import (
     BIG_PROJECT_TASKS,
     OTHER_PROJECT_TASKS,
@@ -39,8 +40,8 @@ from scripts.toolkit.processes import REPO, Supervisor
 
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(seconds=15, warmup=4, users=args.users, p7_tasks=60, p7_rate=10.0)
-    return Plan(seconds=40, warmup=8, users=args.users, p7_tasks=300, p7_rate=10.0)
+        return Plan(seconds=15, warmup=4, users=args.users, p7_tasks=60, p7_rate=10.0, p8_writes=60)
+    return Plan(seconds=40, warmup=8, users=args.users, p7_tasks=300, p7_rate=10.0, p8_writes=200)
 
 
 def hold(stack_: Stack, seeded: Seed, script: Path, supervisor: Supervisor) -> None:
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     plan = make_plan(args)
     wrk = ensure_wrk()
+    open_files = raise_open_files_limit()
     server = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     run_id = secrets.token_hex(3)
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"scripts/bench{' --quick' if args.quick else ''}: work directory {workdir}")
     try:
         print("booting the stack ...", flush=True)
-        stack_ = boot(workdir, supervisor, server, run_id)
+        stack_ = boot(workdir, supervisor, server, run_id, args.stream_workers)
         print(
             f"seeding {plan.users} users, {BIG_PROJECT_TASKS:,} + "
             f"{OTHER_PROJECTS * OTHER_PROJECT_TASKS:,} tasks ...",
@@ -101,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         phases, p2 = measure_load(load, stack_, seeded, plan)
         print(f"P7: {plan.p7_tasks} task writes at {plan.p7_rate:g}/s ...", flush=True)
         p7 = measure_event_lag(stack_, server, seeded, plan.p7_tasks, plan.p7_rate)
+        print(f"P8: {plan.p8_writes} task writes at {plan.p7_rate:g}/s, SSE and WebSocket ...")
+        p8 = measure_delivery(stack_, seeded, plan.p8_writes, plan.p7_rate)
+        p9 = measure_idle_streams(stack_, seeded, load, plan.seconds, families)
         if supervisor.dead():
             raise RuntimeError(f"processes died during the run: {supervisor.dead()}")
     finally:
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         if args.no_reports
         else run_bench_reports(args.quick)
     )
-    rows = build_rows(phases, p2, p7, reports)
+    rows = build_rows(phases, p2, p7, reports) + live_rows(p8, p9)
     print()
     print(render_table(rows))
     print()
@@ -141,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             "users": plan.users,
             "gunicorn": "services/common/gunicorn_conf.py defaults (gthread, 2 workers x 8 threads)",
             "services_down": stack_.down,
+            "stream_workers": args.stream_workers,
+            "open_files_limit": open_files,
         },
         "seed": {
             "project_id": seeded.project_id,
@@ -151,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         "phases": phases,
         "p2": p2,
         "p7": p7,
+        "p8": p8,
+        "p9": p9,
         "reports": {k: v for k, v in reports.items() if k in ("measured", "reason", "file")},
         "rows": [
             {

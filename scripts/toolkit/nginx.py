@@ -48,12 +48,14 @@ def render_nginx(
     main = f"""# Rendered by scripts/toolkit/nginx.py from nginx/ for a local run. Do not edit.
 {user_line}
 worker_processes 2;
+worker_rlimit_nofile 16384;
 pid {dest / "nginx.pid"};
 error_log {dest / "logs" / "error.log"} warn;
 daemon off;
 
 events {{
-    worker_connections 1024;
+    # As in production (nginx/nginx.conf): a live stream holds two connections.
+    worker_connections 4096;
 }}
 
 http {{

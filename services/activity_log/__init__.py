@@ -8,7 +8,7 @@ from flask import Flask
 
 from services.activity_log.config import Config
 from services.activity_log.extensions import db, limiter, migrate
-from services.common import auth, init_service, make_api, ratelimit
+from services.common import auth, init_service, make_api, memberships, ratelimit
 from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 
@@ -27,8 +27,6 @@ def create_app(config: object | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from services.activity_log import memberships
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     ratelimit.init_app(app, limiter)

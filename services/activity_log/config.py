@@ -10,4 +10,3 @@ class Config(BaseConfig):
         super().__init__()
         self.LOG_RETENTION_DAYS = env("LOG_RETENTION_DAYS", 90, int)
         self.LOG_RETENTION_BATCH_SIZE = env("LOG_RETENTION_BATCH_SIZE", 1000, int)
-        self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)

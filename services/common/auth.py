@@ -234,6 +234,20 @@ class RemoteTokenVerifier:
             entry = self._sessions.get(token_key(token))
         return entry is not None and time.monotonic() < entry.expires_at
 
+    def is_fresh(self, token: str) -> bool:
+        """Whether :meth:`verify` would accept ``token`` from its cache, without a call:
+        a long-lived connection checks this every second and verifies again only when
+        not (a revocation dropped the entry, or it expired)."""
+        with self._lock:
+            entry = self._sessions.get(token_key(token))
+        now = time.monotonic()
+        return bool(
+            entry
+            and entry.principal
+            and now < entry.expires_at
+            and now - entry.verified_at < self._fresh_for(entry)
+        )
+
     def verify(self, token: str) -> Principal:
         self.feed.ensure_started()
         key = token_key(token)
@@ -340,11 +354,12 @@ def recognised_token() -> str | None:
     return g.recognised_token
 
 
-def authenticate() -> Principal:
-    """Verify the request's bearer token and remember the principal on ``g``."""
+def authenticate(token: str | None = None) -> Principal:
+    """Verify the request's bearer token (or ``token``, a token the request brought
+    another way) and remember the principal on ``g``."""
     if g.get("principal") is not None:
         return g.principal
-    token = bearer_token()
+    token = token or bearer_token()
     if token is None:
         abort(
             401,
@@ -406,6 +421,19 @@ def require_auth(
 
     setattr(decorate, REQUIREMENT_ATTRIBUTE, requirement)
     return decorate(view) if view is not None else decorate
+
+
+def declare_scope(scope: str) -> Callable:
+    """Decorator for a view that authenticates on its own (a live stream, whose token may
+    come with a ticket): documents ``scope`` as :func:`require_auth` would; the view
+    enforces it itself with :func:`require_scope` once it knows the caller."""
+    requirement = AuthRequirement(scope)
+
+    def decorate(func: Callable) -> Callable:
+        setattr(func, REQUIREMENT_ATTRIBUTE, requirement)
+        return func
+
+    return decorate
 
 
 def require_scope(scope: str) -> None:

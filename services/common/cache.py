@@ -37,6 +37,11 @@ class ExpiringCache:
         with self._lock:
             self._entries[key] = value
 
+    def pop(self, key: Hashable) -> None:
+        """Drop ``key``'s entry, if there is one."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def update(self, entries: Mapping[Hashable, Any]) -> None:
         with self._lock:
             self._entries.update(entries)

@@ -145,6 +145,10 @@ class BaseConfig:
         self.AUTH_STALE_TTL = env("AUTH_STALE_TTL", 60.0, float)
         self.AUTH_VERIFY_TIMEOUT = env("AUTH_VERIFY_TIMEOUT", 2.0, float)
         self.HTTP_TIMEOUT = env("HTTP_TIMEOUT", 3.0, float)
+        self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)
+        # The live-update log every relayed event is appended to (services.common.live_log).
+        self.STREAM_REPLAY_SECONDS = env("STREAM_REPLAY_SECONDS", 86400, int)
+        self.STREAM_REPLAY_EVENTS = env("STREAM_REPLAY_EVENTS", 10000, int)
         self.RATELIMIT_USER = env("RATELIMIT_USER", "1200/minute")
         self.RATELIMIT_AUTH = env("RATELIMIT_AUTH", "20/minute")
         self.RATELIMIT_REJECTED_TOKENS = env("RATELIMIT_REJECTED_TOKENS", "30/minute")

@@ -28,6 +28,37 @@ ROLES = ("viewer", "member", "admin", "owner")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
+# Every event type a service records (docs/events.md describes each). A new type joins
+# this list, which the live stream's type filter is checked against.
+EVENT_TYPES = (
+    "user.registered",
+    "user.login",
+    "user.logout",
+    "user.updated",
+    "user.password_reset_requested",
+    "user.password_reset",
+    "project.created",
+    "project.updated",
+    "project.deleted",
+    "project.member_added",
+    "project.member_updated",
+    "project.member_removed",
+    "task.created",
+    "task.updated",
+    "task.assigned",
+    "task.status_changed",
+    "task.deleted",
+    "comment.created",
+    "comment.mentioned",
+    "comment.updated",
+    "comment.deleted",
+    "attachment.uploaded",
+    "attachment.deleted",
+    "report.completed",
+    "report.failed",
+)
+
+
 def role_at_least(role: str | None, needed: str) -> bool:
     """Whether project role ``role`` (None: no member) is ``needed`` or stronger."""
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]

@@ -8,6 +8,9 @@ here (:func:`services.common.celery_app.init_worker`), and so do ``scripts/stack
 and the aggregate health. Adding a consumer, a periodic job or a service is an edit of
 :data:`SERVICES`, plus the job itself in the service's ``jobs.py``.
 
+Beside the services runs one more kind of web process: the notification service's live
+stream (:data:`STREAM`), the same package served by gevent workers on a port of its own.
+
 nginx reaches the services through ``nginx/upstreams.conf``; services reach each other
 through ``<NAME>_SERVICE_URL`` (default ``http://127.0.0.1:<port>``), resolved here by
 :func:`service_url` and nowhere else. A test checks the two agree.
@@ -148,6 +151,11 @@ SERVICES: dict[str, ServiceInfo] = {
         ),
     )
 }
+
+
+# The live stream's process (services/notification/stream): the notification service's
+# code under gevent workers, its own port, reached at NOTIFICATION_STREAM_SERVICE_URL.
+STREAM = ServiceInfo("notification-stream", 5008)
 
 
 def service_url(name: str, settings: Mapping[str, Any] | None = None) -> str:

@@ -13,11 +13,19 @@ service sees the path that was routed and the HTTP client has nothing to resolve
 
 This is the edge: the client's own forwarding headers are dropped, and the service is
 told the address this gateway saw (``X-Forwarded-For``), never a client-supplied chain.
+
+It runs under gevent workers, like the live stream it passes on: a Server-Sent Events
+response goes out chunk by chunk as it comes, and a WebSocket upgrade is tunnelled (the
+request passed on as it came, then bytes both ways until either side closes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -87,6 +95,8 @@ def create_app() -> Flask:
                     pass
             abort(413, "The request body is too large.", code="payload_too_large")
 
+    # werkzeug matches an Upgrade: websocket request only to a rule marked websocket=True.
+    @app.route("/<path:path>", endpoint="upgrade", methods=["GET"], websocket=True)
     @app.route(
         "/",
         defaults={"path": ""},
@@ -107,6 +117,8 @@ def create_app() -> Flask:
             raise NotFound("There is no such endpoint.")
         if name is None:
             raise NotFound("There is no such endpoint.")
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return _tunnel(table.upstreams[name], target)
         return _forward(table.upstreams[name], target)
 
     return app
@@ -124,7 +136,7 @@ def request_target() -> str:
     return path + ("?" + query if query else "")
 
 
-def _forward(address: str, path: str) -> Response:
+def _forwarded_headers() -> dict[str, str]:
     headers = {
         k: v
         for k, v in request.headers
@@ -134,9 +146,66 @@ def _forward(address: str, path: str) -> Response:
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
-    url = f"http://{address}{path}"
+    return headers
+
+
+def _target(path: str) -> str:
     if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
+        return path + "?" + request.query_string.decode("latin-1")
+    return path
+
+
+class _Tunnelled(Response):
+    """The connection now belongs to the tunnel: gunicorn must write nothing more."""
+
+    def __call__(self, environ, start_response):  # type: ignore[override]
+        raise StopIteration()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(64 * 1024):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _tunnel(address: str, path: str) -> Any:
+    """A WebSocket: the upgrade request passed on with the gateway's headers, then the
+    bytes of both sides relayed until either closes."""
+    client = request.environ.get("gunicorn.socket")
+    if client is None:
+        abort(501, "WebSockets need the gateway under gunicorn.", code="not_implemented")
+    host, _, port = address.rpartition(":")
+    try:
+        upstream = socket.create_connection((host, int(port)), timeout=2)
+    except OSError:
+        abort(
+            503,
+            "The service is unavailable; try again shortly.",
+            code="service_unavailable",
+            headers={"Retry-After": "5"},
+        )
+    upstream.settimeout(None)
+    headers = {**_forwarded_headers(), "Host": request.host}
+    headers.update(Upgrade="websocket", Connection="Upgrade")
+    head = [f"GET {_target(path)} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+    back.start()
+    _pump(client, upstream)
+    back.join()
+    upstream.close()
+    return _Tunnelled()
+
+
+def _forward(address: str, path: str) -> Response:
+    headers = _forwarded_headers()
+    url = f"http://{address}{_target(path)}"
     try:
         upstream = http_session().request(
             request.method,

@@ -1,7 +1,7 @@
 """The platform's aggregate health: ``GET /health`` through nginx (``location = /health``).
 
 It asks every service's ``/health/ready`` (which covers that service's database and
-Redis), pings Redis itself, and reads the Celery workers' heartbeats in Redis
+Redis) and the live stream's (``notification-stream``), pings Redis itself, and reads the Celery workers' heartbeats in Redis
 (``services.common.worker_heartbeat``), all at once, each bounded, so the answer comes
 within 2 s even when a service hangs: 200 ``{"status": "ok", "components": {...}}`` only
 when every component is healthy, else 503 problem+json with each component's status.
@@ -25,7 +25,7 @@ from services.common.config import ConfigError, env
 from services.common.errors import PROBLEM_MIMETYPE, problem_body
 from services.common.http import http_session
 from services.common.redis_store import get_redis
-from services.common.registry import SERVICES, ServiceInfo, workers
+from services.common.registry import SERVICES, STREAM, ServiceInfo, workers
 from services.common.worker_heartbeat import live_workers
 
 DEFAULT_PORT = 5000
@@ -34,7 +34,8 @@ SERVICE_TIMEOUT = (0.5, 1.2)
 # A worker component is "<queue>-worker" (the compose service of that name) for each
 # service that runs a Celery worker (services.common.registry).
 WORKERS = {f"{info.queue}-worker": info.queue for info in workers()}
-DEFAULT_COMPONENTS = [*SERVICES, "postgres", "redis", *WORKERS]
+WEB_PROCESSES = {**SERVICES, STREAM.name: STREAM}
+DEFAULT_COMPONENTS = [*WEB_PROCESSES, "postgres", "redis", *WORKERS]
 
 Result = dict[str, Any]
 _executors: dict[int, ThreadPoolExecutor] = {}
@@ -93,8 +94,8 @@ def run_checks(components: list[str], redis_url: str) -> dict[str, Result]:
     """Every component at once; whatever has not answered within the budget timed out."""
     checks: dict[str, Callable[[], Result]] = {}
     for name in components:
-        if name in SERVICES:
-            checks[name] = lambda info=SERVICES[name]: check_service(info)
+        if name in WEB_PROCESSES:
+            checks[name] = lambda info=WEB_PROCESSES[name]: check_service(info)
         elif name == "redis":
             checks[name] = lambda: check_redis(redis_url)
         elif name in WORKERS:

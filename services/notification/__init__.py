@@ -10,6 +10,7 @@ from flask import Flask
 from services.common import auth, idempotency, init_service, make_api, ratelimit
 from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
+from services.notification import stream
 from services.notification.config import Config
 from services.notification.extensions import db, limiter, mail, migrate
 
@@ -38,6 +39,7 @@ def register_extensions(app: Flask) -> None:
     idempotency.init_app(app, db, models.IdempotencyRecord)
     mail.init_app(app)
     audience.init_app(app)
+    stream.init_app(app)
 
 
 def register_jobs(app: Flask) -> None:
@@ -55,9 +57,12 @@ def register_jobs(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from services.notification.notification_templates.resources import blp as templates_blp
     from services.notification.notifications.resources import blp as notifications_blp
+    from services.notification.stream.resources import blp as stream_blp
     from services.notification.webhooks.resources import blp as webhooks_blp
 
     api = make_api(app)
     api.register_blueprint(notifications_blp)
     api.register_blueprint(templates_blp)
     api.register_blueprint(webhooks_blp)
+    # Served by the stream process (nginx routes /api/stream* there); documented here.
+    api.register_blueprint(stream_blp)

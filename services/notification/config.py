@@ -35,3 +35,19 @@ class Config(BaseConfig):
         self.MEMBERSHIP_CACHE_SECONDS = env("MEMBERSHIP_CACHE_SECONDS", 5.0, float)
         self.TOKEN_EXPIRY_WARNING_HOURS = env("TOKEN_EXPIRY_WARNING_HOURS", 72, int)
         self.REDISPATCH_AFTER_SECONDS = env("REDISPATCH_AFTER_SECONDS", 900, int)
+        # The live stream (services.notification.stream).
+        self.STREAM_MAX_PER_USER = env("STREAM_MAX_PER_USER", 5, int)
+        self.STREAM_HEARTBEAT_SECONDS = env("STREAM_HEARTBEAT_SECONDS", 15.0, float)
+        self.STREAM_TICKET_SECONDS = env("STREAM_TICKET_SECONDS", 60, int)
+        self.STREAM_BUFFER_EVENTS = env("STREAM_BUFFER_EVENTS", 500, int)
+
+
+class StreamConfig(Config):
+    """The stream process: the notification service's settings, its own name in logs and
+    metrics, and no API document of its own (the notification service serves it)."""
+
+    SERVICE_NAME = "notification-stream"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.OPENAPI_URL_PREFIX = None

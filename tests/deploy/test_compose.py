@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from scripts import stack
-from services.common.registry import SERVICES
+from services.common.registry import SERVICES, STREAM
 
 REPO = stack.REPO
 COMPOSE = REPO / "docker-compose.yml"
@@ -76,6 +76,9 @@ def test_every_role_of_the_platform_is_declared(services):
         assert services[name]["command"] == ["worker", service]
     assert services["migrate"]["command"] == ["migrate"]
     assert services["health"]["command"] == ["health"]
+    assert services[STREAM.name]["command"] == ["stream"]
+    assert services[STREAM.name]["healthcheck"]["test"][-1] == str(STREAM.port)
+    assert STREAM.name in services["nginx"]["depends_on"]
     assert {"postgres", "redis", "nginx", "beat"} <= set(services)
 
 
@@ -121,7 +124,7 @@ def test_exactly_one_beat_replaced_stop_first(services):
 
 
 def test_web_services_roll_start_first_and_roll_back(services):
-    for name in [*(info.name for info in SERVICES.values()), "health", "nginx"]:
+    for name in [*(info.name for info in SERVICES.values()), STREAM.name, "health", "nginx"]:
         deploy = services[name]["deploy"]
         assert deploy["replicas"] >= 2, name
         assert deploy["update_config"]["order"] == "start-first", name

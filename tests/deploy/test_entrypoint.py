@@ -68,6 +68,10 @@ def test_roles_become_the_platforms_commands(entrypoint):
         "services.user:create_app()",
     ]
     assert os.environ["PORT"] == "5001"
+    del os.environ["PORT"]
+    stream = entrypoint.command_for(["stream"])
+    assert stream[-3:] == ["-c", stack.GEVENT_SETTINGS, "services.notification.stream:create_app()"]
+    assert os.environ["PORT"] == "5008"
     worker = entrypoint.command_for(["worker", "notification"])
     assert worker[worker.index("-A") + 1] == "services.notification.worker"
     assert worker[worker.index("-Q") + 1] == "notification"

@@ -75,7 +75,7 @@ def test_without_the_service_names_nginx_t_fails_on_them(namespaces, tmp_path):
 def test_upstreams_are_docker_service_names_with_keepalive():
     text = (NGINX_DIR / "upstreams.conf").read_text()
     blocks = re.findall(r"upstream\s+(\w+)\s*\{([^}]*)\}", text)
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     for name, body in blocks:
         assert re.search(r"keepalive \d+;", body), name
         host = re.search(r"server\s+([\w.-]+):\d+", body).group(1)
@@ -99,5 +99,12 @@ def test_edge_rules():
     # Retries only for what is safe to repeat: never "non_idempotent".
     assert "proxy_next_upstream error timeout" in http
     assert not re.search(r"(?m)^\s*proxy_next_upstream [^;]*non_idempotent", http + server)
+    # The live stream: passed on unbuffered, held long, the WebSocket upgraded with the
+    # request id still set.
+    sse = re.search(r"location = /api/stream \{([^}]*)\}", server).group(1)
+    assert "proxy_buffering off;" in sse and "proxy_read_timeout 1h;" in sse
+    ws = re.search(r"location = /api/stream/ws \{([^}]*)\}", server).group(1)
+    for line in ("Upgrade $http_upgrade", 'Connection "upgrade"', "X-Request-ID $req_id"):
+        assert f"proxy_set_header {line};" in ws, line
     for status in (404, 413, 429, 502, 503, 504):
         assert re.search(rf"error_page [\d ]*{status}", server), status

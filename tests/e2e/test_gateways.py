@@ -16,7 +16,7 @@ import pytest
 from scripts import stack
 from scripts.toolkit.nginx import nginx_command, render_nginx
 from scripts.toolkit.processes import Process, free_port
-from services.common.registry import SERVICES
+from services.common.registry import SERVICES, STREAM
 from services.gateway import health as aggregate_health
 from services.gateway.routes import load_route_table, upstream_ports
 from tests.support.api import ApiClient
@@ -74,8 +74,12 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path):
 def test_upstreams_match_the_service_registry():
     ports = upstream_ports()
     services = {info.package: info.port for info in SERVICES.values()}
-    # Plus the aggregate GET /health, which is no service of the registry.
-    assert ports == {**services, "health": aggregate_health.DEFAULT_PORT}
+    # Plus the aggregate GET /health and the live stream, which are no services of it.
+    assert ports == {
+        **services,
+        "health": aggregate_health.DEFAULT_PORT,
+        "notification_stream": STREAM.port,
+    }
 
 
 def test_route_table_sends_each_path_to_its_owner():
@@ -99,6 +103,10 @@ def test_route_table_sends_each_path_to_its_owner():
         "/api/notifications/unread-count": "notification",
         "/api/notifications/user/4": "notification",
         "/api/webhooks/1/deliveries": "notification",
+        "/api/stream": "notification_stream",
+        "/api/stream/ws": "notification_stream",
+        "/api/stream/tickets": "notification_stream",
+        "/api/streaming": None,
         "/api/activities": "activity_log",
         "/api/reports/quick/dashboard": "reporting",
         "/api/report-schedules": "reporting",

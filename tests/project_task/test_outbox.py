@@ -3,8 +3,11 @@ has its event row, a rolled-back change has neither row nor event."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
+from scripts.toolkit.waiting import wait_for
 from services.common import events
 from services.project_task.models import OutboxEvent, Project, Task
 from services.project_task.tasks import rules
@@ -55,3 +58,22 @@ def test_no_event_when_an_update_rolls_back(client, factory, people, outbox, mon
     got = client.get(f"/api/tasks/{task['id']}", headers=people.member.headers)
     assert got.json["title"] == "Original"
     assert outbox() == events_before
+
+
+def test_a_relayed_event_is_appended_to_the_live_log(client, factory, people, live_redis):
+    project = factory.team()
+    task = factory.task(project, title="Live")
+
+    def logged() -> list[dict]:
+        entries = live_redis.xrange(f"live:project:{project['id']}")
+        return [json.loads(fields[b"event"]) for _, fields in entries]
+
+    created = wait_for(
+        lambda: [e for e in logged() if e["type"] == "task.created"], timeout=10, interval=0.05
+    )
+    assert created and created[0]["entity"] == {"type": "task", "id": task["id"]}
+    # The same entry, under the same id, in the platform's log and the actor's account log.
+    ids = {entry_id for entry_id, _ in live_redis.xrange(f"live:project:{project['id']}")}
+    assert ids <= {entry_id for entry_id, _ in live_redis.xrange("live:all")}
+    actor = created[0]["actor"]["id"]
+    assert ids & {entry_id for entry_id, _ in live_redis.xrange(f"live:user:{actor}")}

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import simple_websocket
 
 from scripts import stack
 from scripts.toolkit.waiting import wait_for
@@ -155,6 +156,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("DELETE", "/api/webhooks/{webhook_id}"):             (401, 404, 404, 404, 404, 204, 204),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"):     (401, 404, 404, 404, 404, 200, 200),
     ("POST", "/api/webhooks/{webhook_id}/test"):          (401, 404, 404, 404, 404, 202, 202),
+    # live updates (the notification service's stream process): a stream filtered on the
+    # team project; 101 is the WebSocket handshake accepted
+    ("POST", "/api/stream/tickets"):                      (401, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/stream"):                               (401, 404, 200, 200, 200, 200, 200),
+    ("GET", "/api/stream/ws"):                            (401, 404, 101, 101, 101, 101, 101),
     # activity-log service (SPEC §8)
     ("GET", "/api/activities"):                           (401, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/activities/stats"):                     (401, 403, 403, 403, 403, 403, 200),
@@ -389,7 +395,13 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
 QUERIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("GET", "/api/users"): lambda w: {"ids": f"{w.accounts['owner'].id},{w.accounts['other'].id}"},
     ("GET", "/api/reports/quick/timesheet"): lambda w: {"project_id": w.ids["project_id"]},
+    ("GET", "/api/stream"): lambda w: {"project_id": w.ids["project_id"]},
+    ("GET", "/api/stream/ws"): lambda w: {"project_id": w.ids["project_id"]},
 }
+
+# A stream never ends by itself: its cell reads the status and hangs up.
+STREAMING = {("GET", "/api/stream")}
+WEBSOCKET = ("GET", "/api/stream/ws")
 
 
 def _fresh_member(world: World) -> dict[str, int]:
@@ -541,8 +553,27 @@ def play(world: World, method: str, path: str, caller: str) -> int:
     client = (
         ApiClient(world.url) if key in PUBLIC or key in SESSION_ENDING else world.client(caller)
     )
+    if key == WEBSOCKET:
+        return websocket_status(world.url + path, token, kwargs["params"])
+    if key in STREAMING:
+        kwargs["stream"] = True
     response = client.request(method, path.format(**params), token=token, **kwargs)
+    response.close()
     return response.status_code
+
+
+def websocket_status(url: str, token: str | None, params: dict[str, Any]) -> int:
+    """The status a WebSocket handshake gets: 101 when accepted (then closed)."""
+    query = "&".join(f"{name}={value}" for name, value in params.items())
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        ws = simple_websocket.Client.connect(
+            f"{url.replace('http://', 'ws://')}?{query}", headers=headers
+        )
+    except simple_websocket.ConnectionError as exc:
+        return int(exc.status_code)
+    ws.close()
+    return 101
 
 
 def test_authorization_matrix_has_no_leaks(world):

@@ -44,6 +44,15 @@ CHECKS = [
     response_schema_conformance,
 ]
 SESSION_ENDING = {"/api/logout", "/api/token/refresh"}
+# An event stream never ends by itself: schemathesis reads it for the read timeout (its
+# events so far are what is checked), then hangs up.
+STREAM_TIMEOUT = (5, 1.5)
+
+
+def streams(operation: Any) -> bool:
+    """Whether the operation answers a text/event-stream."""
+    ok = operation.definition.raw.get("responses", {}).get("200", {})
+    return "text/event-stream" in ok.get("content", {})
 
 
 def promoted(api: ApiClient, admin: Account) -> Account:
@@ -83,6 +92,7 @@ def fuzz(operation: Any, base_url: str, client: ApiClient, token: str) -> None:
             session=client.session,
             headers={"Authorization": f"Bearer {token}"},
             checks=CHECKS,
+            **({"timeout": STREAM_TIMEOUT} if streams(operation) else {}),
         )
 
     run()

@@ -11,10 +11,20 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import redis
 from flask import g
 from sqlalchemy import func, select
 
 from services.common.events import build_envelope
+
+
+@pytest.fixture
+def live_redis(backing) -> redis.Redis:
+    """The suite's Redis without the live-update keys (``live:*``) earlier tests left."""
+    client = redis.Redis.from_url(backing.redis_url)
+    for key in client.scan_iter("live:*"):
+        client.delete(key)
+    return client
 
 
 @pytest.fixture

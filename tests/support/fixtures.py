@@ -26,6 +26,8 @@ PLATFORM_SETTINGS = {
     "OUTBOX_SWEEP_SECONDS": "1",
     # Jobs of a killed worker come back after 15 s (production: an hour).
     "CELERY_VISIBILITY_TIMEOUT": "15",
+    # Stream tickets expire in 2 s (production: 60), so a test can see one expire.
+    "STREAM_TICKET_SECONDS": "2",
 }
 
 

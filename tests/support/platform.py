@@ -1,8 +1,8 @@
 """Boots the platform as real processes for end-to-end tests: every built service under
-gunicorn on its own free port and fresh database, behind real nginx (rendered from
-``nginx/`` by scripts/toolkit/nginx.py), all on loopback, with their Celery workers and the
-aggregate health. Processes can be stopped and started again to test what happens
-when a dependency dies."""
+gunicorn on its own free port and fresh database, the live stream's process, behind real
+nginx (rendered from ``nginx/`` by scripts/toolkit/nginx.py), all on loopback, with their
+Celery workers and the aggregate health. Processes can be stopped and started again to
+test what happens when a dependency dies."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from scripts import stack
 from scripts.toolkit import nginx
 from scripts.toolkit.processes import Process, Supervisor, free_port
-from services.common.registry import ServiceInfo
+from services.common.registry import STREAM, ServiceInfo
 from tests.support.backing import Backing
 
 REPO = stack.REPO
@@ -60,11 +60,13 @@ class Platform:
         return env
 
     def service_urls(self) -> dict[str, str]:
-        """``<SERVICE>_SERVICE_URL`` of every service process: where the others call it."""
+        """``<SERVICE>_SERVICE_URL`` of every service process (and the stream's): where
+        the others call it."""
+        infos = {**stack.SERVICES, STREAM.name: STREAM}
         return {
-            stack.SERVICES[name].url_setting: f"http://127.0.0.1:{process.port}"
+            infos[name].url_setting: f"http://127.0.0.1:{process.port}"
             for name, process in self.processes.items()
-            if name in stack.DATABASE_NAMES
+            if name in stack.DATABASE_NAMES or name == STREAM.name
         }
 
     def service_env(self, service: ServiceInfo) -> dict[str, str]:
@@ -74,6 +76,14 @@ class Platform:
         metrics_dir.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         env.update(self.service_urls())
+        return env
+
+    def stream_env(self) -> dict[str, str]:
+        """The live stream's environment: no database; where the services are."""
+        env = {**self.base_env(), **self.service_urls()}
+        metrics_dir = self.workdir / "prometheus" / "notification_stream"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         return env
 
     def health_env(self, components: str) -> dict[str, str]:
@@ -138,12 +148,18 @@ def boot_platform(backing: Backing, workdir: Path, settings: dict[str, str]) -> 
         platform.databases[service.name] = backing.database_url(service.package)
         port = free_port()
         supervisor.add(service.name, stack.gunicorn_command(service, port), {}, port)
+    ports = {service.package: platform.processes[service.name].port for service in services}
+    if stack.stream_built(services):
+        ports["notification_stream"] = free_port()
+        command = stack.stream_command(ports["notification_stream"])
+        supervisor.add(STREAM.name, command, {}, ports["notification_stream"])
     for service in services:
         process = platform.processes[service.name]
         process.env = platform.service_env(service)
         stack.migrate(service, process.env)
+    if STREAM.name in platform.processes:
+        platform.processes[STREAM.name].env = platform.stream_env()
     health_port = free_port()
-    ports = {service.package: platform.processes[service.name].port for service in services}
     addresses = nginx.loopback_addresses({**ports, "health": health_port})
     conf = nginx.render_nginx(workdir / "nginx", f"127.0.0.1:{gateway_port}", addresses)
     supervisor.add("nginx", nginx.nginx_command(conf), platform.base_env(), gateway_port)

@@ -28,10 +28,10 @@ from services.activity_log.activities.schemas import (
     StatsArgsSchema,
     StatsSchema,
 )
-from services.activity_log.memberships import member_project_ids
 from services.activity_log.models import Activity
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.db import utcnow
+from services.common.memberships import member_project_ids
 
 blp = Blueprint("activities", __name__, url_prefix="/api", description="Activity log")
 

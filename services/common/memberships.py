@@ -1,8 +1,11 @@
-"""Which projects a user is a member of, asked of the project-task service.
+"""Which projects a user is a member of, asked of the project-task service: the
+knowledge behind what the activity feed and the live stream show a member.
 
 ``GET project-task /internal/users/<user_id>/projects`` answers
 :class:`~services.common.contracts.MembershipListSchema`. Answers are cached per user for
-``MEMBERSHIP_CACHE_SECONDS``; when the call fails the feed answers 503 rather than guess.
+``MEMBERSHIP_CACHE_SECONDS``; :func:`forget` drops a user's answer as soon as a
+membership event says it changed. When the call fails, ``ServiceUnavailable`` (a 503)
+rather than a guess.
 """
 
 from __future__ import annotations
@@ -28,6 +31,15 @@ def member_project_ids(user_id: int) -> frozenset[int]:
         ids = frozenset(item["project_id"] for item in answer["items"])
         cache.set(user_id, ids)
     return ids
+
+
+def forget(user_id: int | None = None) -> None:
+    """Drop the cached answer of ``user_id`` (of everyone when None)."""
+    cache: ExpiringCache = current_app.extensions["project_memberships"]
+    if user_id is None:
+        cache.clear()
+    else:
+        cache.pop(user_id)
 
 
 def init_app(app: Flask) -> None:
