@@ -4,22 +4,28 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: the pinned dependencies and the project, in a virtualenv ----------------
+# --- requirements: the pinned runtime dependencies, from pyproject.toml ---------------
+FROM ${PYTHON_IMAGE} AS requirements
+COPY pyproject.toml /tmp/
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt
+
+# --- build: those dependencies and the project, in a virtualenv ----------------------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 RUN python -m venv /opt/venv
-# Dependencies first (from pyproject.toml alone), so a source change reuses this layer.
+# Dependencies first, from the requirements alone: a change elsewhere in pyproject.toml
+# (dev tools, lint settings) or in the source reuses this layer.
 # Behind a TLS-intercepting proxy, hand pip the CA bundle as a build secret
 # (`--secret id=pip_cert,src=/etc/ssl/certs/ca-certificates.crt`): the pip steps use it,
 # no layer keeps it.
-COPY pyproject.toml README.md ./
+COPY --from=requirements /tmp/requirements.txt /tmp/requirements.txt
 RUN --mount=type=secret,id=pip_cert \
     if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
-    && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install --no-cache-dir --requirement /tmp/requirements.txt
+COPY pyproject.toml README.md ./
 COPY services ./services
 COPY migrations ./migrations
 COPY nginx ./nginx

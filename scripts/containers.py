@@ -238,8 +238,7 @@ def compose_override(
             path = (REPO / files[source]).resolve()
             mounts.append(f"{path}:{target}:ro")
         if mounts:
-            override["volumes"] = [*service.get("volumes", []), *mounts]
-            override["configs"] = []
+            override["volumes"] = mounts  # podman-compose adds these to the service's own
         if name in STANDIN_FOR_SERVICE:
             override["image"] = standins[STANDIN_FOR_SERVICE[name]]
         if name in ONE_SHOT_SERVICES:

@@ -63,4 +63,4 @@ def test_docs_are_served_locally_and_merged(api):
 def test_health_of_one_service_through_nginx(api):
     response = api.get("/health/user")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"redis": "ok", "database": "ok"}
+    assert response.json()["checks"] == {"redis": "ok", "database": "ok", "migrations": "ok"}
