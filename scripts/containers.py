@@ -7,12 +7,14 @@ made locally, the platform's image, and the compose override podman-compose need
 - Base images: no image registry is reachable, so ``debootstrap --variant=minbase
   bookworm`` from the machine's configured Debian mirror is imported as
   ``localhost/taskplatform-debian:bookworm``, and the stand-ins under
-  ``deploy/standins/`` (Python 3.11, PostgreSQL, Redis, nginx) are built on it. They
-  stay in podman's storage, so a second run builds nothing.
+  ``deploy/standins/`` (Python 3.11, PostgreSQL, Redis, nginx, Prometheus) are built on
+  it. They stay in podman's storage, so a second run builds nothing. Grafana has no
+  stand-in (no Debian package): the smoke stack runs without it.
 - The image: the repository's Dockerfile, unchanged, with ``PYTHON_IMAGE`` set to the
   Python stand-in and the machine's CA bundle handed to pip as a build secret.
 - The override: podman-compose ignores ``configs:`` (each config becomes a bind mount)
   and ``deploy.replicas`` (one-shot jobs get a profile so ``up`` leaves them alone).
+  Services without a stand-in get a profile that is never enabled.
 """
 
 from __future__ import annotations
@@ -40,10 +42,18 @@ STANDIN_TAGS = {
     "postgres": "localhost/standin-postgres:15-bookworm",
     "redis": "localhost/standin-redis:7-bookworm",
     "nginx": "localhost/standin-nginx:bookworm",
+    "prometheus": "localhost/standin-prometheus:bookworm",
 }
-STANDIN_FOR_SERVICE = {"postgres": "postgres", "redis": "redis", "nginx": "nginx"}
+STANDIN_FOR_SERVICE = {
+    "postgres": "postgres",
+    "redis": "redis",
+    "nginx": "nginx",
+    "prometheus": "prometheus",
+}
 # Services that run once when asked (`compose run`), never on `up`.
 ONE_SHOT_SERVICES = ("backup", "restore")
+# Services with no stand-in on this machine (Grafana is in no Debian archive): left out.
+WITHOUT_STANDIN = ("grafana",)
 
 
 class NoEngine(Exception):
@@ -243,6 +253,8 @@ def compose_override(
             override["image"] = standins[STANDIN_FOR_SERVICE[name]]
         if name in ONE_SHOT_SERVICES:
             override["profiles"] = ["ops"]
+        if name in WITHOUT_STANDIN:
+            override["profiles"] = ["unavailable"]
         if override:
             services[name] = override
     services.update(extra_services or {})

@@ -106,10 +106,12 @@ def test_no_depends_on_conditions(services):
         assert isinstance(service.get("depends_on", []), list), name
 
 
-def test_nginx_is_the_only_published_port(services):
+def test_nginx_is_the_only_public_port(services):
     published = [name for name, service in services.items() if service.get("ports")]
-    assert published == ["nginx"]
+    assert published == ["nginx", "grafana"]
     assert services["nginx"]["ports"] == ["${HTTP_PORT:-8080}:8080"]
+    # Grafana only on the host's loopback unless the operator says otherwise.
+    assert services["grafana"]["ports"] == ["${GRAFANA_PORT:-127.0.0.1:3000}:3000"]
 
 
 def test_exactly_one_beat_replaced_stop_first(services):
@@ -190,7 +192,13 @@ def test_every_reference_exists_and_every_declaration_is_used(compose, services)
 
 def test_config_files_exist(compose):
     for name, config in compose["configs"].items():
-        assert (REPO / config["file"]).is_file(), name
+        variable = re.search(r"\$\{(\w+):-(\w+)\}", config["file"])
+        if variable is None:
+            assert (REPO / config["file"]).is_file(), name
+            continue
+        # PROMETHEUS_CONFIG: compose (the default) or swarm.
+        for value in (variable.group(2), "swarm"):
+            assert (REPO / config["file"].replace(variable.group(0), value)).is_file(), name
 
 
 def test_secret_files_are_the_ones_make_secrets_writes(compose):

@@ -86,7 +86,8 @@ def test_secret_keys_are_the_compose_secrets(resources, compose):
     generator = KUSTOMIZATION["secretGenerator"][0]
     keys = {Path(f).name for f in generator["files"]}
     compose_secrets = yaml.safe_load((REPO / "docker-compose.yml").read_text())["secrets"]
-    assert keys == set(compose_secrets)
+    # Grafana is not part of the manifests (a cluster brings its own monitoring).
+    assert keys == set(compose_secrets) - {"grafana_admin_password"}
     for (kind, name), resource in resources.items():
         if kind not in {"Deployment", "StatefulSet", "Job", "CronJob"}:
             continue
@@ -119,10 +120,9 @@ def test_one_deployment_per_compose_process_with_the_same_role(resources, compos
             assert environment.get(key) == service["environment"].get(key), (name, key)
     # ... and nothing in Kubernetes that compose does not run.
     deployments = {name for kind, name in resources if kind == "Deployment"}
-    assert deployments == {n for n in compose if n not in {"migrate", "backup", "restore"}} - {
-        "postgres",
-        "redis",
-    }
+    jobs_and_data = {"migrate", "backup", "restore", "postgres", "redis"}
+    monitoring = {"prometheus", "grafana"}  # the cluster's own (deploy/prometheus/kubernetes.yml)
+    assert deployments == set(compose) - jobs_and_data - monitoring
 
 
 def test_exactly_one_beat_replaced_by_recreate(resources):
