@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = REPO / "deploy" / "podman" / "containers.conf"
 STANDINS = REPO / "deploy" / "standins"
 PACKAGES = ["podman", "runc", "netavark", "aardvark-dns", "iptables", "debootstrap"]
+APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 BASE_IMAGE = "localhost/taskplatform-debian:bookworm"
 SUITE = "bookworm"
 # Stand-in name -> the tag it gets (PYTHON_IMAGE for the Dockerfile; the others replace
@@ -114,10 +115,13 @@ def ensure_engine() -> None:
         raise NoEngine(f"podman info failed: {info.stderr.strip()[-500:]}")
 
 
-def debian_mirror() -> str:
-    """The Debian mirror apt on this machine is configured with."""
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
-    for path in sources:
+def debian_mirror(places: tuple[Path, ...] = APT_SOURCES) -> str:
+    """The Debian mirror apt on this machine is configured with (one-line or deb822
+    sources; the security archive is not a mirror of the suite)."""
+    files: list[Path] = []
+    for place in places:
+        files += sorted(place.iterdir()) if place.is_dir() else [place]
+    for path in files:
         if not path.is_file() or path.suffix not in {".list", ".sources", ""}:
             continue
         text = path.read_text(errors="replace")
