@@ -84,13 +84,24 @@ def add_check(app: Flask, name: str, check: Callable[[Flask], None]) -> None:
 
 
 def run_checks(app: Flask) -> dict[str, str]:
-    """Run every readiness check concurrently, each bounded by 1 s."""
+    """Run every readiness check concurrently, each bounded by 1 s; then the schema's,
+    once the database answered."""
     checks: dict[str, Callable[[Flask], None]] = {"redis": check_redis}
     if "sqlalchemy" in app.extensions:
         checks["database"] = check_database
-        if "migrate" in app.extensions:
-            checks["migrations"] = check_migrations
     checks.update(app.extensions.get("health_checks", {}))
+    results = _bounded(app, checks)
+    if "sqlalchemy" in app.extensions and "migrate" in app.extensions:
+        # After the database check, on the connection it gave back to the pool: run beside
+        # it, each process would open a second connection and keep it idle ever after.
+        if results["database"] == "ok":
+            results.update(_bounded(app, {"migrations": check_migrations}))
+        else:
+            results["migrations"] = "not checked"
+    return results
+
+
+def _bounded(app: Flask, checks: dict[str, Callable[[Flask], None]]) -> dict[str, str]:
     futures = {name: _executor().submit(check, app) for name, check in checks.items()}
     results = {}
     for name, future in futures.items():

@@ -62,3 +62,15 @@ def test_ready_when_a_later_release_already_migrated(fresh_app):
         with db.engine.begin() as connection:
             connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
     assert ready(fresh_app).status_code == 200
+
+
+def test_schema_is_not_checked_while_the_database_is_away(backing):
+    from tests.support.backing import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    app = create_app(configure_for_tests(Config(), url, backing.redis_url))
+    response = ready(app)
+    assert response.status_code == 503
+    checks = response.json["checks"]
+    assert checks["database"].startswith("error")
+    assert checks["migrations"] == "not checked"
