@@ -10,14 +10,20 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg2
 import pytest
+from psycopg2 import sql
 from sqlalchemy import create_engine, inspect, text
 
 from scripts import stack
 from services.common.config import database_url as sqlalchemy_url
 from services.common.registry import SERVICES
+from tests.support.backing import POSTGRES_URL
 
 ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
 NOW = "2026-12-01 10:00:00+00"
@@ -76,16 +82,39 @@ def migrated(backing) -> dict[str, str]:
     return urls
 
 
+def copy_database(template_url: str, name: str) -> str:
+    """A new database made from a migrated one (nothing may be connected to it)."""
+    template = urlsplit(template_url).path.lstrip("/")
+    with closing(psycopg2.connect(POSTGRES_URL)) as admin:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+    return urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/" + name))
+
+
+def drop_databases(names: list[str]) -> None:
+    with closing(psycopg2.connect(POSTGRES_URL)) as admin:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            for name in names:
+                statement = "DROP DATABASE IF EXISTS {} WITH (FORCE)"
+                cursor.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
 @pytest.fixture
-def stacks(backing, migrated, tmp_path):
+def stacks(migrated, tmp_path):
     """Two sets of migrated service databases and file directories: one to fill with
     data, one empty, as two stacks would have."""
-    made = {}
+    made, copies = {}, []
     for side in ("source", "target"):
-        urls = {
-            name: backing.database_url(f"{SERVICES[name].package}_{side}", template=url)
-            for name, url in migrated.items()
-        }
+        urls = {}
+        for name, url in migrated.items():
+            copies.append(f"test_{SERVICES[name].package}_{side}_{uuid.uuid4().hex[:8]}")
+            urls[name] = copy_database(url, copies[-1])
         uploads, reports = tmp_path / side / "uploads", tmp_path / side / "reports"
         uploads.mkdir(parents=True)
         reports.mkdir(parents=True)
@@ -96,7 +125,8 @@ def stacks(backing, migrated, tmp_path):
             "BACKUP_DIR": str(tmp_path / "backups"),
         }
         made[side] = {"urls": urls, "uploads": uploads, "reports": reports, "env": env}
-    return made
+    yield made
+    drop_databases(copies)
 
 
 def seed(source: dict) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from scripts import stack
 from services.common.config import database_url as sqlalchemy_url
-from tests.support.backing import free_port, wait_for_port
+from tests.support.backing import free_port
 
 ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
 
@@ -131,16 +131,17 @@ def test_gunicorn_opens_no_control_socket(tmp_path):
     every web container. The platform's settings turn the control socket off."""
     home = tmp_path / "home"
     home.mkdir(mode=0o555)
-    port = free_port()
     log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "HOME": str(home), "PORT": str(port), "BIND_HOST": "127.0.0.1"}
+    env = {**os.environ, "HOME": str(home), "PORT": str(free_port()), "BIND_HOST": "127.0.0.1"}
     env.pop("XDG_RUNTIME_DIR", None)
     command = [sys.executable, "-m", "gunicorn", "-c", "python:services.common.gunicorn_conf"]
     command += ["--log-level", "info", "services.gateway.health:create_app()"]
     with log.open("w") as output:
         server = subprocess.Popen(command, env=env, stdout=output, stderr=output, cwd=stack.REPO)
         try:
-            wait_for_port(port, timeout=30)
+            deadline = time.monotonic() + 30
+            while "Booting worker" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
             time.sleep(1)  # the control server starts beside the workers
         finally:
             server.terminate()

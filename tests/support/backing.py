@@ -70,18 +70,13 @@ class Backing:
     _databases: list[str] = field(default_factory=list)
     _redis_process: subprocess.Popen | None = None
 
-    def database_url(self, name: str, template: str | None = None) -> str:
-        """A new, empty database for one service under test (on PostgreSQL, optionally a
-        copy of the database at URL ``template``, which nothing may be connected to)."""
+    def database_url(self, name: str) -> str:
+        """A new, empty database for one service under test."""
         unique = f"test_{name}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         if not self.postgres:
             return f"sqlite:///{self.tmp / (unique + '.db')}"
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(unique))
-        if template is not None:
-            source = sql.Identifier(urlsplit(template).path.lstrip("/"))
-            statement = sql.SQL("{} TEMPLATE {}").format(statement, source)
         with _admin_connection() as connection, connection.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(unique)))
         self._databases.append(unique)
         return urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/" + unique))
 
