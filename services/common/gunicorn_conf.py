@@ -25,6 +25,9 @@ forwarder_headers = ""
 # nginx bounds the request line (large_client_header_buffers, 8 KiB) and answers 414 as
 # problem+json; gunicorn's own, shorter limit would answer an HTML 414 behind it.
 limit_request_line = 0
+# No control socket: nothing here uses gunicornc, and its default path ($HOME/.gunicorn)
+# is not writable by the image's user and is shared by every gunicorn on a host.
+control_socket_disable = True
 
 
 def child_exit(server, worker):

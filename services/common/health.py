@@ -1,5 +1,6 @@
-"""``GET /health`` (liveness, no I/O), ``GET /health/ready`` (database and Redis, 1 s
-timeouts, 503 naming what failed) and the ``healthcheck`` console command."""
+"""``GET /health`` (liveness, no I/O), ``GET /health/ready`` (database, Redis and the
+schema at its newest migration, 1 s timeouts, 503 naming what failed) and the
+``healthcheck`` console command."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from flask import Blueprint, Flask, current_app, json
 from sqlalchemy import text
 
@@ -43,17 +47,61 @@ def check_redis(app: Flask) -> None:
     get_redis(app.config["REDIS_URL"]).ping()
 
 
+class NotReady(Exception):
+    """A readiness check that failed for a reason worth reporting as is."""
+
+
+def check_migrations(app: Flask) -> None:
+    """The database's schema is at (or, during a rolling update, past) the newest
+    migration this code knows: a service answering before the migration job has run
+    would fail its first requests."""
+    state = app.extensions.setdefault("health_schema", {})
+    if state.get("at_head"):
+        return  # a schema never moves backwards under a running service
+    if "script" not in state:
+        state["script"] = ScriptDirectory(app.extensions["migrate"].directory)
+    script: ScriptDirectory = state["script"]
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    reached: set[str] = set()
+    for revision in current:
+        try:
+            reached.update(r.revision for r in script.iterate_revisions(revision, "base"))
+        except RevisionError:
+            reached.update(script.get_heads())  # newer than this code: a later release's
+    behind = sorted(set(script.get_heads()) - reached)
+    if behind:
+        at = ", ".join(sorted(current)) or "none"
+        raise NotReady(f"behind: at {at}, head {', '.join(behind)}")
+    state["at_head"] = True
+
+
 def add_check(app: Flask, name: str, check: Callable[[Flask], None]) -> None:
     """Add a readiness check (a callable that raises when ``name`` is unhealthy)."""
     app.extensions.setdefault("health_checks", {})[name] = check
 
 
 def run_checks(app: Flask) -> dict[str, str]:
-    """Run every readiness check concurrently, each bounded by 1 s."""
+    """Run every readiness check concurrently, each bounded by 1 s; then the schema's,
+    once the database answered."""
     checks: dict[str, Callable[[Flask], None]] = {"redis": check_redis}
     if "sqlalchemy" in app.extensions:
         checks["database"] = check_database
     checks.update(app.extensions.get("health_checks", {}))
+    results = _bounded(app, checks)
+    if "sqlalchemy" in app.extensions and "migrate" in app.extensions:
+        # After the database check, on the connection it gave back to the pool: run beside
+        # it, each process would open a second connection and keep it idle ever after.
+        if results["database"] == "ok":
+            results.update(_bounded(app, {"migrations": check_migrations}))
+        else:
+            results["migrations"] = "not checked"
+    return results
+
+
+def _bounded(app: Flask, checks: dict[str, Callable[[Flask], None]]) -> dict[str, str]:
     futures = {name: _executor().submit(check, app) for name, check in checks.items()}
     results = {}
     for name, future in futures.items():
@@ -62,6 +110,8 @@ def run_checks(app: Flask) -> dict[str, str]:
             results[name] = "ok"
         except FutureTimeout:
             results[name] = "timeout"
+        except NotReady as exc:
+            results[name] = str(exc)
         except Exception as exc:
             results[name] = f"error: {type(exc).__name__}"
     return results
@@ -75,7 +125,7 @@ def live():
 
 @blueprint.get("/health/ready")
 def ready():
-    """Readiness: the database and Redis answer within 1 s."""
+    """Readiness: the database and Redis answer within 1 s, the schema is migrated."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     results = run_checks(app)
     service = app.config["SERVICE_NAME"]

@@ -172,3 +172,30 @@ def test_a_production_service_starts_with_strong_secrets(tmp_path):
     )
     process.start(wait_path="/health")
     process.stop()
+
+
+def test_gunicorn_opens_no_control_socket(tmp_path):
+    """The image's user cannot write its home (/app): gunicorn's default control socket
+    ($HOME/.gunicorn) failed there with 'Control server error: Permission denied' in
+    every web container. The platform's settings turn the control socket off."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o555)
+    log = tmp_path / "gunicorn.log"
+    env = {**os.environ, "HOME": str(home), "PORT": str(free_port()), "BIND_HOST": "127.0.0.1"}
+    env.pop("XDG_RUNTIME_DIR", None)
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:services.common.gunicorn_conf"]
+    command += ["--log-level", "info", "services.gateway.health:create_app()"]
+    with log.open("w") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=output, cwd=stack.REPO)
+        try:
+            deadline = time.monotonic() + 30
+            while "Booting worker" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)  # the control server starts beside the workers
+        finally:
+            server.terminate()
+            server.wait(20)
+    text = log.read_text()
+    assert "Booting worker" in text
+    assert "Control server" not in text and "gunicorn.ctl" not in text
+    assert not (home / ".gunicorn").exists()

@@ -84,4 +84,18 @@ def test_docs_are_served_locally_and_merged(api):
 def test_health_of_one_service_through_nginx(api):
     response = api.get("/health/user")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"redis": "ok", "database": "ok"}
+    assert response.json()["checks"] == {"redis": "ok", "database": "ok", "migrations": "ok"}
+
+
+def test_json_is_gzipped_for_clients_that_accept_it(api):
+    compressed = api.get("/api/docs/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert compressed.status_code == 200
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in compressed.headers["Vary"]
+    assert "/api/register" in compressed.json()["paths"]  # requests decompressed it
+    plain = api.get("/api/docs/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert plain.json() == compressed.json()
+    # A small answer is not worth compressing.
+    tiny = api.get("/health/live", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in tiny.headers
