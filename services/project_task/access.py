@@ -27,11 +27,12 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    String,
     and_,
     bindparam,
     case,
     func,
-    literal,
+    literal_column,
     null,
     or_,
     select,
@@ -62,16 +63,25 @@ _WORKSPACE_ACTIONS = {
 }
 
 
+def _constant(value: str) -> ColumnElement[str]:
+    """A fixed string written into the SQL (no parameter to bind or expand per request)."""
+    return literal_column(f"'{value}'", String)
+
+
 def effective_role(
     project_role: ColumnElement, workspace_role: ColumnElement, visibility: ColumnElement
 ) -> ColumnElement:
     """SQL of a caller's effective project role (NULL: they cannot see the project) from
     their project membership's role, their role in its workspace and its visibility."""
+    admin = _constant("admin")
     return case(
-        (project_role.in_(("owner", "admin")), project_role),
-        (workspace_role.in_(WORKSPACE_ADMINS), literal("admin")),
+        (or_(project_role == _constant("owner"), project_role == admin), project_role),
+        (or_(workspace_role == _constant("owner"), workspace_role == admin), admin),
         (project_role.is_not(None), project_role),
-        (and_(workspace_role.is_not(None), visibility == "workspace"), literal("viewer")),
+        (
+            and_(workspace_role.is_not(None), visibility == _constant("workspace")),
+            _constant("viewer"),
+        ),
         else_=null(),
     )
 

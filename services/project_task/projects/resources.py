@@ -225,4 +225,6 @@ class ProjectById(MethodView):
                 changes=changes,
             )
         db.session.commit()
-        return _with_etag(load_project(project_id, principal))
+        # Read back as changed, even when the change (a move) took it out of your sight.
+        query = project_query(principal, everything=True).where(Project.id == project_id)
+        return _with_etag(db.session.scalar(query.execution_options(populate_existing=True)))

@@ -173,8 +173,8 @@ class TaskRelations(MethodView):
             project_id=task.project_id,
             data=_event_data(relation, task, other),
         )
-        db.session.commit()
         view = seen_from(relation, task.id)
+        db.session.commit()
         location = url_for("relations.TaskRelationById", task_id=task.id, relation_id=relation.id)
         return _with_etag(view, 201, Location=location)
 
