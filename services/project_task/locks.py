@@ -20,38 +20,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, Result, update
 
 from services.project_task.extensions import db
 from services.project_task.models import Project, Workspace
 
-_UNCHANGED = {"synchronize_session": False}
+
+def _hold_projects(condition: ColumnElement[bool], column: ColumnElement) -> Result:
+    """Lock the projects matching ``condition``; ``column`` of each, as committed now."""
+    statement = (
+        update(Project)
+        .where(condition)
+        .values(workspace_id=Project.workspace_id, updated_at=Project.updated_at)
+        .returning(column)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement)
 
 
 def lock_project(project_id: int) -> tuple[bool, int | None]:
     """Hold the project's row until commit; whether it exists, and its workspace id as
     committed now (after waiting for any writer that held it)."""
-    statement = (
-        update(Project)
-        .where(Project.id == project_id)
-        .values(workspace_id=Project.workspace_id, updated_at=Project.updated_at)
-        .returning(Project.workspace_id)
-        .execution_options(**_UNCHANGED)
-    )
-    row = db.session.execute(statement).first()
+    row = _hold_projects(Project.id == project_id, Project.workspace_id).first()
     return row is not None, None if row is None else row.workspace_id
 
 
 def lock_projects_of(workspace_id: int) -> list[int]:
     """Hold the rows of every project of the workspace until commit; their ids."""
-    statement = (
-        update(Project)
-        .where(Project.workspace_id == workspace_id)
-        .values(workspace_id=Project.workspace_id, updated_at=Project.updated_at)
-        .returning(Project.id)
-        .execution_options(**_UNCHANGED)
-    )
-    return sorted(db.session.scalars(statement))
+    return sorted(_hold_projects(Project.workspace_id == workspace_id, Project.id).scalars())
 
 
 def lock_workspaces(workspace_ids: Iterable[int | None]) -> None:
@@ -61,5 +57,5 @@ def lock_workspaces(workspace_ids: Iterable[int | None]) -> None:
             update(Workspace)
             .where(Workspace.id == workspace_id)
             .values(owner_id=Workspace.owner_id, updated_at=Workspace.updated_at)
-            .execution_options(**_UNCHANGED)
+            .execution_options(synchronize_session=False)
         )

@@ -19,6 +19,7 @@ runs (as the requester, with their role as the user service tells it then):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,20 +104,13 @@ def load_params(report_type: str, params: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-def _project_refusal(requester: Requester, project_id: int) -> Refusal | None:
-    if requester.is_admin:
+def _unseen(
+    requester: Requester, role_of: Callable[[int, int], str | None], scope_id: int, thing: str
+) -> Refusal | None:
+    """404 unless the requester has a role in the project or workspace (admins: always)."""
+    if requester.is_admin or role_of(scope_id, requester.id) is not None:
         return None
-    if sources.project_role(project_id, requester.id) is None:
-        return Refusal(404, "No such project.")
-    return None
-
-
-def _workspace_refusal(requester: Requester, workspace_id: int) -> Refusal | None:
-    if requester.is_admin:
-        return None
-    if sources.workspace_role(workspace_id, requester.id) is None:
-        return Refusal(404, "No such workspace.")
-    return None
+    return Refusal(404, f"No such {thing}.")
 
 
 def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> Refusal | None:
@@ -130,10 +124,10 @@ def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> R
         return None
     project_id = params.get("project_id")
     if project_id is not None:
-        return _project_refusal(requester, project_id)
+        return _unseen(requester, sources.project_role, project_id, "project")
     workspace_id = params.get("workspace_id")
     if workspace_id is not None:
-        return _workspace_refusal(requester, workspace_id)
+        return _unseen(requester, sources.workspace_role, workspace_id, "workspace")
     if requester.is_admin:
         return None
     if report_type == "user_workload" and params.get("user_id", requester.id) != requester.id:

@@ -47,28 +47,22 @@ def _figures(
     )
 
 
-def project_role(project_id: int, user_id: int) -> str | None:
-    """``user_id``'s role in the project, or None when they are no member (or it is gone)."""
+def _role(path: str, schema: ma.Schema, user_id: int) -> str | None:
     answer = call_service(
-        "project-task",
-        f"/internal/projects/{project_id}/access",
-        ProjectAccessSchema(),
-        params={"user_id": user_id},
-        missing_ok=True,
+        "project-task", path, schema, params={"user_id": user_id}, missing_ok=True
     )
     return None if answer is None else answer["role"]
+
+
+def project_role(project_id: int, user_id: int) -> str | None:
+    """``user_id``'s (effective) role in the project, or None when they cannot see it (or
+    it is gone)."""
+    return _role(f"/internal/projects/{project_id}/access", ProjectAccessSchema(), user_id)
 
 
 def workspace_role(workspace_id: int, user_id: int) -> str | None:
     """``user_id``'s role in the workspace, or None when they are no member (or it is gone)."""
-    answer = call_service(
-        "project-task",
-        f"/internal/workspaces/{workspace_id}/access",
-        WorkspaceAccessSchema(),
-        params={"user_id": user_id},
-        missing_ok=True,
-    )
-    return None if answer is None else answer["role"]
+    return _role(f"/internal/workspaces/{workspace_id}/access", WorkspaceAccessSchema(), user_id)
 
 
 def dashboard(user_id: int) -> dict[str, Any]:

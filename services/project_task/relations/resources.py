@@ -84,17 +84,25 @@ def _load_relation(task_id: int, relation_id: int, principal: Principal) -> Task
     return relation
 
 
-def _event_data(relation: TaskRelation, task: Task, other: Task) -> dict[str, Any]:
-    return {
-        "relation": {
-            "id": relation.id,
-            "type": relation.type,
-            "source_id": relation.source_id,
-            "target_id": relation.target_id,
+def _record(event_type: str, principal: Principal, relation: TaskRelation, task: Task) -> None:
+    """A relation event about ``task`` (the task in the path; one event per change)."""
+    other = relation.target if relation.source_id == task.id else relation.source
+    record_event(
+        event_type,
+        actor=principal,
+        entity=("task", task.id),
+        project_id=task.project_id,
+        data={
+            "relation": {
+                "id": relation.id,
+                "type": relation.type,
+                "source_id": relation.source_id,
+                "target_id": relation.target_id,
+            },
+            "task": _related_schema.dump(task),
+            "related_task": _related_schema.dump(other),
         },
-        "task": _related_schema.dump(task),
-        "related_task": _related_schema.dump(other),
-    }
+    )
 
 
 def _lock_scope(task: Task, other: Task) -> None:
@@ -166,13 +174,7 @@ class TaskRelations(MethodView):
         )
         db.session.add(relation)
         db.session.flush()
-        record_event(
-            "task.relation_added",
-            actor=principal,
-            entity=("task", task.id),
-            project_id=task.project_id,
-            data=_event_data(relation, task, other),
-        )
+        _record("task.relation_added", principal, relation, task)
         view = seen_from(relation, task.id)
         db.session.commit()
         location = url_for("relations.TaskRelationById", task_id=task.id, relation_id=relation.id)
@@ -201,12 +203,6 @@ class TaskRelationById(MethodView):
         _, other_role = task_role(other.id, principal.id)
         require_role(other_role, principal, "member")
         check_if_match(_schema.dump(view))
-        record_event(
-            "task.relation_removed",
-            actor=principal,
-            entity=("task", task.id),
-            project_id=task.project_id,
-            data=_event_data(relation, task, other),
-        )
+        _record("task.relation_removed", principal, relation, task)
         db.session.delete(relation)
         db.session.commit()

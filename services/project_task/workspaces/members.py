@@ -25,7 +25,7 @@ from services.project_task.access import (
 )
 from services.project_task.extensions import db
 from services.project_task.models import Project, ProjectMember, Workspace, WorkspaceMember, rank_of
-from services.project_task.user_service import active_user_exists
+from services.project_task.user_service import require_new_member
 from services.project_task.workspaces.schemas import (
     WorkspaceMemberCreateSchema,
     WorkspaceMemberPageSchema,
@@ -150,17 +150,9 @@ class WorkspaceMembers(MethodView):
         principal = current_principal()
         check_workspace(workspace_id, principal, "admin")
         user_id = data["user_id"]
-        if db.session.get(WorkspaceMember, (workspace_id, user_id)) is not None:
-            abort(
-                409,
-                "This user is already a member.",
-                code="conflict",
-                errors={"user_id": ["Already a member."]},
-            )
-        if not active_user_exists(user_id):
-            abort(
-                422, "There is no such active user.", errors={"user_id": ["No such active user."]}
-            )
+        require_new_member(
+            db.session.get(WorkspaceMember, (workspace_id, user_id)) is not None, user_id
+        )
         member = WorkspaceMember(workspace_id=workspace_id, user_id=user_id, role=data["role"])
         db.session.add(member)
         _record("workspace.member_added", principal, member)
