@@ -141,7 +141,7 @@ def test_copying_a_template_takes_as_many_statements_for_many_tasks_as_for_few(
     small, _ = _template(factory, people)
     big, tasks = _template(factory, people)
     for number in range(30):
-        parent = tasks["Epic"]["id"] if number % 2 else None  # as deep as the small one
+        parent = (None, tasks["Epic"]["id"], tasks["Detail"]["id"])[number % 3]
         factory.task(big, labels=[f"l{number}"], parent_id=parent, due_date="2030-01-20")
     assert statements_to_copy(big) == statements_to_copy(small)
 
