@@ -120,6 +120,7 @@ class Projects(MethodView):
     @idempotent
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):
         """Create a project, empty or from a template; you become its owner."""
         principal = current_principal()
