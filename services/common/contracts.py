@@ -70,10 +70,30 @@ EVENT_TYPES = (
     "report.failed",
 )
 
+# Workspace roles, weakest first. Workspace admins (and the owner) act as admins of every
+# project in the workspace; members see its projects whose visibility is "workspace".
+WORKSPACE_ROLES = ("member", "admin", "owner")
+WORKSPACE_ROLE_RANK = {role: rank for rank, role in enumerate(WORKSPACE_ROLES)}
+# Who sees a project: its members only, or every member of its workspace too.
+PROJECT_VISIBILITIES = ("private", "workspace")
+# What one task is to another, as stored (``blocks``: the target cannot be done while
+# the source is open) and as shown from the other side.
+RELATION_TYPES = ("blocks", "relates_to", "duplicates")
+RELATION_INVERSES = {
+    "blocks": "blocked_by",
+    "relates_to": "relates_to",
+    "duplicates": "duplicated_by",
+}
+
 
 def role_at_least(role: str | None, needed: str) -> bool:
     """Whether project role ``role`` (None: no member) is ``needed`` or stronger."""
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def workspace_role_at_least(role: str | None, needed: str) -> bool:
+    """Whether workspace role ``role`` (None: no member) is ``needed`` or stronger."""
+    return role is not None and WORKSPACE_ROLE_RANK[role] >= WORKSPACE_ROLE_RANK[needed]
 
 
 class IsoDate(ma.fields.Date):
@@ -100,10 +120,19 @@ class Contract(ma.Schema):
 
 
 class ProjectAccessSchema(Contract):
-    """``GET project-task /internal/projects/{id}/access?user_id=`` (404: no member)."""
+    """``GET project-task /internal/projects/{id}/access?user_id=`` (404: the user cannot
+    see it). ``role`` is the effective one: a workspace admin's is ``admin``, a workspace
+    member's on a workspace-visible project ``viewer``."""
 
     project_id = ma.fields.Integer()
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+
+
+class WorkspaceAccessSchema(Contract):
+    """``GET project-task /internal/workspaces/{id}/access?user_id=`` (404: no member)."""
+
+    workspace_id = ma.fields.Integer()
+    role = ma.fields.String(validate=ma.validate.OneOf(WORKSPACE_ROLES))
 
 
 class TaskSummarySchema(Contract):

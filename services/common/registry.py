@@ -113,6 +113,9 @@ SERVICES: dict[str, ServiceInfo] = {
             consumes=(
                 "task.assigned",
                 "task.status_changed",
+                # Webhooks only (no in-app notice): relations between tasks.
+                "task.relation_added",
+                "task.relation_removed",
                 "comment.created",
                 "comment.mentioned",
                 "report.completed",

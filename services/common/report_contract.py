@@ -125,10 +125,12 @@ class WorkloadProjectSchema(Contract):
 
 
 class WorkloadSchema(Contract):
-    """Tasks per assignee, of one user (or everybody), optionally within one project."""
+    """Tasks per assignee, of one user (or everybody), optionally within one project or
+    within the projects of one workspace (those ``viewer_id`` can see)."""
 
     user_id = ma.fields.Integer(allow_none=True)
     project_id = ma.fields.Integer(allow_none=True)
+    workspace_id = ma.fields.Integer(allow_none=True, load_default=None)
     today = IsoDate()
     total = ma.fields.Integer()
     open = ma.fields.Integer()
@@ -151,10 +153,12 @@ class ProjectCountSchema(Contract):
 
 class OverdueSchema(Contract):
     """Overdue tasks, most overdue first (at most ``OVERDUE_LIMIT``; ``truncated`` says
-    when there were more), with their counts by priority and project."""
+    when there were more), with their counts by priority and project; of one project,
+    of the projects of one workspace, and/or of the projects ``user_id`` can see."""
 
     user_id = ma.fields.Integer(allow_none=True)
     project_id = ma.fields.Integer(allow_none=True)
+    workspace_id = ma.fields.Integer(allow_none=True, load_default=None)
     assignee_id = ma.fields.Integer(allow_none=True)
     today = IsoDate()
     total = ma.fields.Integer()

@@ -37,8 +37,8 @@ SIGNED_IN = "signed_in"
 
 # What a personal access token may be given, and what each scope allows.
 SCOPES: Mapping[str, str] = {
-    "projects:read": "Read projects and their members.",
-    "projects:write": "Create, change and delete projects and their members.",
+    "projects:read": "Read projects and workspaces, and their members.",
+    "projects:write": "Create, change and delete projects and workspaces, and their members.",
     "tasks:read": "Read tasks.",
     "tasks:write": "Create, change and delete tasks.",
     "time:read": "Read time entries, your timer and timesheets' entries.",

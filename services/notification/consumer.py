@@ -19,6 +19,9 @@ contract producers are held to — and who is told:
 ``comment.mentioned``
     ``data.comment`` and ``data.task`` as above; ``data.mentioned_user_ids``: ``[int]``.
     → the mentioned users.
+``task.relation_added`` / ``task.relation_removed``
+    ``data.relation``, ``data.task``, ``data.related_task``. → nobody in-app: webhooks
+    only.
 ``report.completed`` / ``report.failed``
     ``data.requester_id``: int; ``data.report``: ``{id, type, format, error}``.
     → the requester.

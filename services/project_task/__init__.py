@@ -1,5 +1,5 @@
-"""Project-task service: projects, their members and tasks (SPEC §4), and the time spent
-on tasks (time entries and timers)."""
+"""Project-task service: workspaces, projects, their members, tasks and task relations,
+and the time spent on tasks (time entries and timers)."""
 
 from __future__ import annotations
 
@@ -41,15 +41,21 @@ def register_blueprints(app: Flask) -> None:
     from services.project_task import internal
     from services.project_task.members.resources import blp as members_blp
     from services.project_task.projects.resources import blp as projects_blp
+    from services.project_task.relations.resources import blp as relations_blp
     from services.project_task.reports.resources import blueprint as reports_blueprint
     from services.project_task.tasks.resources import blp as tasks_blp
     from services.project_task.time_entries.resources import blp as time_entries_blp
     from services.project_task.timer.resources import blp as timer_blp
+    from services.project_task.workspaces.members import blp as workspace_members_blp
+    from services.project_task.workspaces.resources import blp as workspaces_blp
 
     api = make_api(app)
+    api.register_blueprint(workspaces_blp)
+    api.register_blueprint(workspace_members_blp)
     api.register_blueprint(projects_blp)
     api.register_blueprint(members_blp)
     api.register_blueprint(tasks_blp)
+    api.register_blueprint(relations_blp)
     api.register_blueprint(time_entries_blp)
     api.register_blueprint(timer_blp)
     app.register_blueprint(internal.blueprint)

@@ -2,9 +2,13 @@
 
 The comment and attachment services ask who may do what on a task; the comment service
 resolves @mentions against a project's members; the activity-log and notification
-services ask which projects a user belongs to; the notification service asks which
-tasks are due soon. ``user_id`` is taken literally: a global
-admin who is no member of the project has no role in it here.
+services ask which projects a user can see; the reporting service asks for a user's
+role in a project or workspace; the notification service asks which tasks are due soon.
+
+Every role here is the *effective* one of ``access.py`` (a workspace admin is an admin of
+the workspace's projects, a workspace member a viewer of its workspace-visible ones), so
+the other services apply the same rule as the API. ``user_id`` is taken literally: a
+global admin who is no member has no role here.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, request
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from services.common.contracts import (
     CLOSED_STATUSES,
@@ -21,13 +25,21 @@ from services.common.contracts import (
     MembershipListSchema,
     ProjectAccessSchema,
     TaskAccessSchema,
+    WorkspaceAccessSchema,
 )
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.http import require_service_token
-from services.project_task.access import role_of
+from services.project_task.access import (
+    ROLE,
+    project_role,
+    task_role,
+    visible_project_ids,
+    with_role,
+    workspace_role,
+)
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task
+from services.project_task.models import Project, ProjectMember, Task, WorkspaceMember
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
 
@@ -42,50 +54,69 @@ def _user_id_argument() -> int:
 @blueprint.get("/tasks/<int:task_id>/access")
 @require_service_token
 def task_access(task_id: int):
-    """The project of a task, ``user_id``'s role in it and who the task concerns (for
-    notifications); 404 if the task is missing or the user is no member."""
-    user_id = _user_id_argument()
-    row = db.session.execute(
-        select(Task, ProjectMember.role)
-        .join(ProjectMember, ProjectMember.project_id == Task.project_id)
-        .where(Task.id == task_id, ProjectMember.user_id == user_id)
-    ).first()
-    if row is None:
-        abort(404, "No such task, or the user is no member of its project.")
-    task, role = row
+    """The project of a task, ``user_id``'s effective role in it and who the task
+    concerns (for notifications); 404 if the task is missing or the user cannot see it."""
+    task, role = task_role(task_id, _user_id_argument())
+    if task is None or role is None:
+        abort(404, "No such task, or the user cannot see it.")
     return TaskAccessSchema().dump({"project_id": task.project_id, "role": role, "task": task})
 
 
 @blueprint.get("/projects/<int:project_id>/access")
 @require_service_token
 def project_access(project_id: int):
-    """``user_id``'s role in a project; 404 if the project is missing or they are no member."""
-    role = role_of(project_id, _user_id_argument())
+    """``user_id``'s effective role in a project; 404 if it is missing or they cannot see it."""
+    _, role = project_role(project_id, _user_id_argument())
     if role is None:
-        abort(404, "No such project, or the user is no member of it.")
+        abort(404, "No such project, or the user cannot see it.")
     return ProjectAccessSchema().dump({"project_id": project_id, "role": role})
+
+
+@blueprint.get("/workspaces/<int:workspace_id>/access")
+@require_service_token
+def workspace_access(workspace_id: int):
+    """``user_id``'s role in a workspace; 404 if it is missing or they are no member."""
+    _, role = workspace_role(workspace_id, _user_id_argument())
+    if role is None:
+        abort(404, "No such workspace, or the user is no member of it.")
+    return WorkspaceAccessSchema().dump({"workspace_id": workspace_id, "role": role})
 
 
 @blueprint.get("/projects/<int:project_id>/members")
 @require_service_token
 def project_members(project_id: int):
-    """Every member of a project with their role (for @mention resolution)."""
+    """Everyone who can see a project, with their effective role: its members and the
+    members of its workspace the access rule lets in (for @mentions and webhooks)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
-    members = select(ProjectMember).where(ProjectMember.project_id == project_id)
-    return MemberListSchema().dump(
-        {"items": db.session.scalars(members.order_by(ProjectMember.user_id))}
+    candidates = union(
+        select(ProjectMember.user_id).where(ProjectMember.project_id == project_id),
+        select(WorkspaceMember.user_id)
+        .join(Project, Project.workspace_id == WorkspaceMember.workspace_id)
+        .where(Project.id == project_id),
+    ).subquery()
+    query = with_role(
+        select(candidates.c.user_id, ROLE.label("role"))
+        .select_from(candidates)
+        .join(Project, Project.id == project_id),
+        Project.id,
+        candidates.c.user_id,
     )
+    rows = db.session.execute(query.where(ROLE.is_not(None)).order_by(candidates.c.user_id))
+    return MemberListSchema().dump({"items": [row._asdict() for row in rows]})
 
 
 @blueprint.get("/users/<int:user_id>/projects")
 @require_service_token
 def user_projects(user_id: int):
-    """Every project ``user_id`` belongs to, with their role (empty list for none)."""
-    memberships = select(ProjectMember).where(ProjectMember.user_id == user_id)
-    return MembershipListSchema().dump(
-        {"items": db.session.scalars(memberships.order_by(ProjectMember.project_id))}
+    """Every project ``user_id`` can see, with their effective role (empty list for none)."""
+    query = with_role(
+        select(Project.id.label("project_id"), ROLE.label("role")), Project.id, user_id
     )
+    rows = db.session.execute(
+        query.where(Project.id.in_(visible_project_ids(user_id))).order_by(Project.id)
+    )
+    return MembershipListSchema().dump({"items": [row._asdict() for row in rows]})
 
 
 @blueprint.get("/tasks/due-soon")

@@ -1,9 +1,10 @@
-"""Projects, their members and tasks, time entries and timers, with the outbox and
-idempotency tables.
+"""Workspaces, projects, their members, tasks and task relations, time entries and
+timers, with the outbox and idempotency tables.
 
 Labels live in a child table (``task_labels``) so a label filter is an indexed lookup on
-SQLite and PostgreSQL alike. ``Project.my_role`` and ``Project.task_count`` are query
-expressions: filled in SQL by the query that loads the project (see ``access.py``).
+SQLite and PostgreSQL alike. ``Project.my_role`` and ``Project.task_count`` (and their
+workspace counterparts) are query expressions: filled in SQL by the query that loads
+the row (see ``access.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,35 @@ def rank_of(column: sa.ColumnElement, order: tuple[str, ...]) -> sa.ColumnElemen
     return sa.case({value: index for index, value in enumerate(order)}, value=column, else_=-1)
 
 
+class Workspace(TimestampMixin, db.Model):
+    """A group of projects with its own members (roles owner > admin > member)."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id: Mapped[int] = mapped_column(nullable=False, index=True)
+
+    my_role: Mapped[str | None] = query_expression()
+    project_count: Mapped[int | None] = query_expression()
+    member_count: Mapped[int | None] = query_expression()
+
+    __table_args__ = NO_ID_REUSE
+
+
+class WorkspaceMember(TimestampMixin, db.Model):
+    """A user's role in a workspace (user ids belong to the user service)."""
+
+    __tablename__ = "workspace_members"
+
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+
+
 class Project(TimestampMixin, db.Model):
     __tablename__ = "projects"
 
@@ -43,6 +73,12 @@ class Project(TimestampMixin, db.Model):
     start_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     end_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     owner_id: Mapped[int] = mapped_column(nullable=False, index=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="SET NULL"), index=True
+    )
+    # private: its members only; workspace: also every member of its workspace, as viewers.
+    visibility: Mapped[str] = mapped_column(sa.String(16), default="private", nullable=False)
+    is_template: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False, index=True)
 
     my_role: Mapped[str | None] = query_expression()
     task_count: Mapped[int | None] = query_expression()
@@ -216,6 +252,34 @@ class TimeLock(db.Model):
 
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class TaskRelation(db.Model):
+    """``source`` blocks, relates to or duplicates ``target``; each relation is shown from
+    both sides (``blocked_by``, ``duplicated_by``). ``relates_to`` is symmetric and kept
+    with the smaller task id as its source, so a pair is related once."""
+
+    __tablename__ = "task_relations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    source_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_by: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    source: Mapped[Task] = relationship(foreign_keys=[source_id], lazy="raise")
+    target: Mapped[Task] = relationship(foreign_keys=[target_id], lazy="raise")
+
+    __table_args__ = (
+        sa.UniqueConstraint("source_id", "target_id", "type"),
+        sa.CheckConstraint("source_id <> target_id", name="not_self"),
+        NO_ID_REUSE,
+    )
 
 
 class OutboxEvent(OutboxEventMixin, db.Model):

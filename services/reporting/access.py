@@ -5,9 +5,12 @@ runs (as the requester, with their role as the user service tells it then):
 
 - ``project_summary`` needs ``project_id``; only its members and global admins may ask
   (others get 404, so a project's existence does not leak);
-- ``user_workload``: within one ``project_id`` (its members), or of one ``user_id``
-  across projects (yourself; anyone for global admins; everybody when an admin omits it);
-- ``overdue_tasks``: of one ``project_id`` (its members), else of the requester's
+- ``user_workload``: within one ``project_id`` (who can see it), within the projects of
+  one ``workspace_id`` the requester can see (its members; 404 for others), or of one
+  ``user_id`` across projects (yourself; anyone for global admins; everybody when an
+  admin omits it);
+- ``overdue_tasks``: of one ``project_id`` (who can see it), of the projects of one
+  ``workspace_id`` the requester can see (its members), else of the requester's
   projects (global admins: every project); optionally of one ``assignee_id``;
 - ``activity_summary``: of one ``project_id`` (its members) or, for global admins, of
   the whole platform; over ``days`` days (default 30);
@@ -22,6 +25,7 @@ runs (as the requester, with their role as the user service tells it then):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -48,13 +52,25 @@ class ProjectSummaryParams(ma.Schema):
     project_id = _id(required=True)
 
 
-class UserWorkloadParams(ma.Schema):
+class _OneScope(ma.Schema):
+    """A project or a workspace, not both."""
+
+    project_id = _id()
+    workspace_id = _id(
+        metadata={"description": "The projects of this workspace you can see (its members)"}
+    )
+
+    @ma.validates_schema
+    def _one_scope(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "project_id" in data and "workspace_id" in data:
+            raise ma.ValidationError("Give project_id or workspace_id, not both.", "workspace_id")
+
+
+class UserWorkloadParams(_OneScope):
     user_id = _id()
-    project_id = _id()
 
 
-class OverdueTasksParams(ma.Schema):
-    project_id = _id()
+class OverdueTasksParams(_OneScope):
     assignee_id = _id()
 
 
@@ -138,12 +154,13 @@ def load_params(report_type: str, params: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-def _project_refusal(requester: Requester, project_id: int) -> Refusal | None:
-    if requester.is_admin:
+def _unseen(
+    requester: Requester, role_of: Callable[[int, int], str | None], scope_id: int, thing: str
+) -> Refusal | None:
+    """404 unless the requester has a role in the project or workspace (admins: always)."""
+    if requester.is_admin or role_of(scope_id, requester.id) is not None:
         return None
-    if sources.project_role(project_id, requester.id) is None:
-        return Refusal(404, "No such project.")
-    return None
+    return Refusal(404, f"No such {thing}.")
 
 
 # Reports of one user across projects: what they show, for the refusal.
@@ -180,7 +197,10 @@ def refusal(requester: Requester, report_type: str, params: dict[str, Any]) -> R
         return None
     project_id = params.get("project_id")
     if project_id is not None:
-        return _project_refusal(requester, project_id)
+        return _unseen(requester, sources.project_role, project_id, "project")
+    workspace_id = params.get("workspace_id")
+    if workspace_id is not None:
+        return _unseen(requester, sources.workspace_role, workspace_id, "workspace")
     if requester.is_admin:
         return None
     if report_type in _ACROSS_PROJECTS and params.get("user_id", requester.id) != requester.id:

@@ -155,12 +155,17 @@ def project_summary(requester: Requester, params: dict[str, Any]) -> Document | 
 
 def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
     project_id = params.get("project_id")
+    workspace_id = params.get("workspace_id")
     user_id = params.get("user_id")
-    if user_id is None and not (requester.is_admin or project_id is not None):
+    scoped = project_id is not None or workspace_id is not None
+    if user_id is None and not (requester.is_admin or scoped):
         user_id = requester.id
-    data = sources.user_workload(user_id, project_id)
+    viewer_id = None if requester.is_admin or workspace_id is None else requester.id
+    data = sources.user_workload(user_id, project_id, workspace_id, viewer_id)
     scope = [f"project {project_id}" if project_id else "all your projects"]
-    if requester.is_admin and not project_id:
+    if workspace_id is not None:
+        scope = [f"workspace {workspace_id}"]
+    elif requester.is_admin and not project_id:
         scope = ["every project"]
     if user_id is not None:
         scope.append(person(user_id))
@@ -201,8 +206,9 @@ def user_workload(requester: Requester, params: dict[str, Any]) -> Document:
 
 def overdue_tasks(requester: Requester, params: dict[str, Any]) -> Document:
     project_id = params.get("project_id")
+    workspace_id = params.get("workspace_id")
     member_id = None if project_id is not None or requester.is_admin else requester.id
-    data = sources.overdue(member_id, project_id, params.get("assignee_id"))
+    data = sources.overdue(member_id, project_id, params.get("assignee_id"), workspace_id)
     by_priority = _counts_table("Overdue by priority", "priority", data["by_priority"], PRIORITIES)
     by_project = Table(
         "Overdue by project",
@@ -210,7 +216,9 @@ def overdue_tasks(requester: Requester, params: dict[str, Any]) -> Document:
         [[p["project_id"], p["count"]] for p in data["by_project"]],
     )
     scope = f"project {project_id}" if project_id else "every project"
-    if member_id is not None:
+    if workspace_id is not None:
+        scope = f"workspace {workspace_id}"
+    elif member_id is not None:
         scope = "your projects"
     return Document(
         title="Overdue tasks",

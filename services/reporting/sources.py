@@ -7,10 +7,11 @@ under ``/internal`` (one call per report or quick view, never one per row):
 
 - project-task: ``GET /internal/reports/dashboard?user_id=``,
   ``/internal/reports/project-summary/{id}``, ``/internal/reports/user-workload?user_id=
-  (N|all)&project_id=``, ``/internal/reports/overdue?user_id=&project_id=&assignee_id=``,
-  ``/internal/reports/system``, ``/internal/reports/timesheet?project_id=&user_id=&since=
-  &until=&group_by=``; and ``GET /internal/projects/{id}/access?user_id=`` for
-  the access checks;
+  (N|all)&project_id=&workspace_id=&viewer_id=``, ``/internal/reports/overdue?user_id=
+  &project_id=&workspace_id=&assignee_id=``, ``/internal/reports/system``,
+  ``/internal/reports/timesheet?project_id=&user_id=&since=&until=&group_by=``; and
+  ``GET /internal/projects/{id}/access?user_id=`` and
+  ``GET /internal/workspaces/{id}/access?user_id=`` for the access checks;
 - activity-log: ``GET /internal/activities/summary?project_id=&days=``;
 - user: ``GET /internal/users?ids=`` → the requester's current role when a report runs.
 
@@ -25,7 +26,7 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from services.common.contracts import ProjectAccessSchema, UserListSchema
+from services.common.contracts import ProjectAccessSchema, UserListSchema, WorkspaceAccessSchema
 from services.common.http import call_service
 from services.common.report_contract import (
     ActivitySummarySchema,
@@ -49,16 +50,22 @@ def _figures(
     )
 
 
-def project_role(project_id: int, user_id: int) -> str | None:
-    """``user_id``'s role in the project, or None when they are no member (or it is gone)."""
+def _role(path: str, schema: ma.Schema, user_id: int) -> str | None:
     answer = call_service(
-        "project-task",
-        f"/internal/projects/{project_id}/access",
-        ProjectAccessSchema(),
-        params={"user_id": user_id},
-        missing_ok=True,
+        "project-task", path, schema, params={"user_id": user_id}, missing_ok=True
     )
     return None if answer is None else answer["role"]
+
+
+def project_role(project_id: int, user_id: int) -> str | None:
+    """``user_id``'s (effective) role in the project, or None when they cannot see it (or
+    it is gone)."""
+    return _role(f"/internal/projects/{project_id}/access", ProjectAccessSchema(), user_id)
+
+
+def workspace_role(workspace_id: int, user_id: int) -> str | None:
+    """``user_id``'s role in the workspace, or None when they are no member (or it is gone)."""
+    return _role(f"/internal/workspaces/{workspace_id}/access", WorkspaceAccessSchema(), user_id)
 
 
 def dashboard(user_id: int) -> dict[str, Any]:
@@ -75,18 +82,31 @@ def project_summary(project_id: int) -> dict[str, Any] | None:
     )
 
 
-def user_workload(user_id: int | None, project_id: int | None) -> dict[str, Any]:
-    """Workload of ``user_id`` (None: everybody), optionally within one project."""
+def user_workload(
+    user_id: int | None,
+    project_id: int | None,
+    workspace_id: int | None = None,
+    viewer_id: int | None = None,
+) -> dict[str, Any]:
+    """Workload of ``user_id`` (None: everybody), optionally within one project or the
+    projects of one workspace (those ``viewer_id`` can see, when given)."""
     return _figures(
         "project-task",
         "/internal/reports/user-workload",
         WorkloadSchema,
         user_id="all" if user_id is None else user_id,
         project_id=project_id,
+        workspace_id=workspace_id,
+        viewer_id=viewer_id,
     )
 
 
-def overdue(user_id: int | None, project_id: int | None, assignee_id: int | None) -> dict[str, Any]:
+def overdue(
+    user_id: int | None,
+    project_id: int | None,
+    assignee_id: int | None,
+    workspace_id: int | None = None,
+) -> dict[str, Any]:
     return _figures(
         "project-task",
         "/internal/reports/overdue",
@@ -94,6 +114,7 @@ def overdue(user_id: int | None, project_id: int | None, assignee_id: int | None
         user_id=user_id,
         project_id=project_id,
         assignee_id=assignee_id,
+        workspace_id=workspace_id,
     )
 
 

@@ -189,6 +189,61 @@ class Factory:
         assert response.status_code == 201, response.json
         return response.json
 
+    def workspace(self, owner: Account, **fields) -> dict:
+        body = {"name": f"Workspace {next(_counter)}", **fields}
+        response = self.client.post("/api/workspaces", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def add_workspace_member(self, workspace: dict, user: Account, role: str, by: Account):
+        response = self.client.post(
+            f"/api/workspaces/{workspace['id']}/members",
+            json={"user_id": user.id, "role": role},
+            headers=by.headers,
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def relate(self, task: dict, relation_type: str, other: dict, by: Account | None = None):
+        response = self.client.post(
+            f"/api/tasks/{task['id']}/relations",
+            json={"type": relation_type, "task_id": other["id"]},
+            headers=(by or self.people.owner).headers,
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+
+@pytest.fixture(scope="session")
+def crew(accounts) -> SimpleNamespace:
+    """Accounts for the workspace tests, made once per run: ``ws_owner``, ``ws_admin``,
+    ``ws_member`` and ``outsider`` (in no workspace)."""
+    names = ("ws_owner", "ws_admin", "ws_member", "outsider")
+    return SimpleNamespace(**{name: accounts.create() for name in names})
+
+
+@pytest.fixture
+def org(factory, crew, people) -> SimpleNamespace:
+    """A workspace of ``crew.ws_owner`` with ``ws_admin`` (admin) and ``ws_member``
+    (member); in it ``shared`` (visibility workspace) and ``private`` (private), both
+    projects of ``people.owner``, put there by a global admin; and ``outside``, a
+    project of ``people.owner`` in no workspace."""
+    workspace = factory.workspace(crew.ws_owner)
+    factory.add_workspace_member(workspace, crew.ws_admin, "admin", by=crew.ws_owner)
+    factory.add_workspace_member(workspace, crew.ws_member, "member", by=crew.ws_owner)
+    placed = {}
+    for name, visibility in (("shared", "workspace"), ("private", "private")):
+        project = factory.project(name=name.title())
+        response = factory.client.patch(
+            f"/api/projects/{project['id']}",
+            json={"workspace_id": workspace["id"], "visibility": visibility},
+            headers=people.root.headers,
+        )
+        assert response.status_code == 200, response.json
+        placed[name] = response.json
+    outside = factory.project(name="Outside")
+    return SimpleNamespace(workspace=workspace, outside=outside, **placed)
+
 
 @pytest.fixture
 def factory(client, people) -> Factory:

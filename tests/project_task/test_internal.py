@@ -101,3 +101,80 @@ def test_due_soon_lists_open_assigned_tasks_due_within_the_window(client, factor
     assert [t["title"] for t in due] == ["due today"]
     assert due[0]["assignee_id"] == people.member.id and due[0]["due_date"] == today.isoformat()
     assert client.get("/internal/tasks/due-soon?hours=0", headers=SERVICE).status_code == 422
+
+
+def test_internal_answers_apply_the_workspace_access_rule(client, factory, org, crew, people):
+    shared_task, private_task = factory.task(org.shared), factory.task(org.private)
+
+    def task_role(task: dict, who) -> int | str:
+        response = client.get(
+            f"/internal/tasks/{task['id']}/access?user_id={who.id}", headers=SERVICE
+        )
+        return response.json["role"] if response.status_code == 200 else response.status_code
+
+    assert task_role(shared_task, crew.ws_member) == "viewer"
+    assert task_role(private_task, crew.ws_member) == 404
+    assert task_role(private_task, crew.ws_admin) == "admin"
+    assert task_role(shared_task, crew.outsider) == 404
+    project_url = f"/internal/projects/{org.shared['id']}/access"
+    assert client.get(f"{project_url}?user_id={crew.ws_owner.id}", headers=SERVICE).json == {
+        "project_id": org.shared["id"],
+        "role": "admin",
+    }
+    assert (
+        client.get(
+            f"/internal/projects/{org.private['id']}/access?user_id={crew.ws_member.id}",
+            headers=SERVICE,
+        ).status_code
+        == 404
+    )
+    memberships = client.get(f"/internal/users/{crew.ws_member.id}/projects", headers=SERVICE).json
+    assert memberships["items"] == [{"project_id": org.shared["id"], "role": "viewer"}]
+    admin_projects = client.get(
+        f"/internal/users/{crew.ws_admin.id}/projects", headers=SERVICE
+    ).json
+    assert admin_projects["items"] == [
+        {"project_id": org.shared["id"], "role": "admin"},
+        {"project_id": org.private["id"], "role": "admin"},
+    ]
+    members = client.get(f"/internal/projects/{org.shared['id']}/members", headers=SERVICE).json
+    assert sorted((m["user_id"], m["role"]) for m in members["items"]) == sorted(
+        [
+            (people.owner.id, "owner"),
+            (crew.ws_owner.id, "admin"),
+            (crew.ws_admin.id, "admin"),
+            (crew.ws_member.id, "viewer"),
+        ]
+    )
+    private_members = client.get(
+        f"/internal/projects/{org.private['id']}/members", headers=SERVICE
+    ).json
+    assert crew.ws_member.id not in {m["user_id"] for m in private_members["items"]}
+    # Removed from the workspace: every answer narrows at once.
+    url = f"/api/workspaces/{org.workspace['id']}/members/{crew.ws_member.id}"
+    assert client.delete(url, headers=crew.ws_owner.headers).status_code == 204
+    assert task_role(shared_task, crew.ws_member) == 404
+    assert client.get(f"/internal/users/{crew.ws_member.id}/projects", headers=SERVICE).json == {
+        "items": []
+    }
+
+
+def test_workspace_access(client, org, crew):
+    url = f"/internal/workspaces/{org.workspace['id']}/access"
+    for who, role in (
+        (crew.ws_owner, "owner"),
+        (crew.ws_admin, "admin"),
+        (crew.ws_member, "member"),
+    ):
+        assert client.get(f"{url}?user_id={who.id}", headers=SERVICE).json == {
+            "workspace_id": org.workspace["id"],
+            "role": role,
+        }
+    assert client.get(f"{url}?user_id={crew.outsider.id}", headers=SERVICE).status_code == 404
+    assert (
+        client.get(
+            f"/internal/workspaces/999999/access?user_id={crew.ws_owner.id}", headers=SERVICE
+        ).status_code
+        == 404
+    )
+    assert client.get(f"{url}?user_id={crew.ws_owner.id}").status_code == 403

@@ -198,3 +198,44 @@ def test_a_fixed_number_of_queries_however_many_tasks(client, factory, people, s
             factory.task(project, status=status, assignee_id=people.admin.id)
     for path, count in small.items():
         assert statements_for(path) == count, path
+
+
+def test_reports_follow_the_workspace_access_rule_and_filter_by_workspace(
+    client, factory, org, crew, people
+):
+    past = (today() - timedelta(days=3)).isoformat()
+    for project in (org.shared, org.private, org.outside):
+        factory.task(project, due_date=past, assignee_id=people.owner.id)
+    dashboard = internal(client, "/internal/reports/dashboard", user_id=crew.ws_member.id)
+    assert [(p["id"], p["role"]) for p in dashboard["projects"]] == [(org.shared["id"], "viewer")]
+    assert dashboard["tasks"]["total"] == 1
+
+    # The projects of one workspace: everything in it, or what one member can see.
+    whole = internal(client, "/internal/reports/overdue", workspace_id=org.workspace["id"])
+    assert whole["workspace_id"] == org.workspace["id"]
+    assert {row["project_id"] for row in whole["by_project"]} == {
+        org.shared["id"],
+        org.private["id"],
+    }
+    seen = internal(
+        client,
+        "/internal/reports/overdue",
+        workspace_id=org.workspace["id"],
+        user_id=crew.ws_member.id,
+    )
+    assert seen["total"] == 1 and seen["tasks"][0]["project_id"] == org.shared["id"]
+    workload = internal(
+        client,
+        "/internal/reports/user-workload",
+        user_id="all",
+        workspace_id=org.workspace["id"],
+        viewer_id=crew.ws_member.id,
+    )
+    assert workload["workspace_id"] == org.workspace["id"]
+    assert [(p["project_id"], p["total"]) for p in workload["by_project"]] == [
+        (org.shared["id"], 1)
+    ]
+    everything = internal(
+        client, "/internal/reports/user-workload", user_id="all", workspace_id=org.workspace["id"]
+    )
+    assert everything["total"] == 2

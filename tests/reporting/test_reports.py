@@ -587,3 +587,44 @@ def test_a_finished_or_deleted_report_makes_room_for_another(
     assert client.delete(f"/api/reports/{ids[1]}", headers=people.member.headers).status_code == 204
     assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 202
     assert client.post("/api/reports", json=body, headers=people.member.headers).status_code == 429
+
+
+def test_workspace_reports_cover_the_projects_you_can_see_in_it(
+    client, project_task_service, user_service, people, request_report, download
+):
+    owner, reader, outsider = (user_service.account() for _ in range(3))
+    workspace = project_task_service.workspace(owner)
+    project_task_service.add_workspace_member(workspace, reader, "member", by=owner)
+    placed = {}
+    for visibility in ("workspace", "private"):
+        project = team_project(project_task_service, owner, people.member)
+        project_task_service.update_project(
+            project, owner, workspace_id=workspace["id"], visibility=visibility
+        )
+        placed[visibility] = project["id"]
+    params = {"workspace_id": workspace["id"]}
+
+    report = request_report(reader, "overdue_tasks", params, "json")
+    _, document = download(report, reader)
+    assert {row["project_id"] for row in document["data"]["by_project"]} == {placed["workspace"]}
+    report = request_report(owner, "overdue_tasks", params, "csv")
+    _, sections = download(report, owner)
+    assert {int(row[0]) for row in sections["Overdue by project"][1:]} == set(placed.values())
+    report = request_report(reader, "user_workload", params, "json")
+    _, document = download(report, reader)
+    assert {row["project_id"] for row in document["data"]["by_project"]} == {placed["workspace"]}
+    assert document["data"]["workspace_id"] == workspace["id"]
+
+    for report_type in ("overdue_tasks", "user_workload"):
+        refused = client.post(
+            "/api/reports",
+            json={"type": report_type, "params": params},
+            headers=outsider.headers,
+        )
+        assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+    both = client.post(
+        "/api/reports",
+        json={"type": "overdue_tasks", "params": {**params, "project_id": placed["workspace"]}},
+        headers=owner.headers,
+    )
+    assert both.status_code == 422 and "params.workspace_id" in both.json["errors"]

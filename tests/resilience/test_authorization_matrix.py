@@ -2,15 +2,21 @@
 
 Every public operation of every built service (walked from the OpenAPI documents the
 services publish through nginx, so services not built here have no document and are
-never called) is called by each of seven callers against real resources made for the
-test: a project with a viewer, a member and a project admin, a task, a comment and an
-attachment of the member, the member's notification, the owner's webhook, an admin's
-template, the owner's report and schedule. ``MATRIX`` below is the expected status of
-every cell, written from SPEC §2-§9:
+never called) is called by each of ten callers against real resources made for the
+test: a workspace of the workspace owner with a workspace admin and a workspace member;
+in it (put there by a global admin, visible to the workspace) a project with a viewer,
+a member and a project admin, a task related to another, a comment and an attachment
+of the member, the member's notification, the owner's webhook, an admin's template,
+the owner's report and schedule. ``MATRIX`` below is the expected status of every
+cell, written from SPEC §2-§9 and §16:
 
 - anonymous is always 401 except on the public credential endpoints;
-- project-scoped things (project, member, task, comment, attachment, quick project
-  summary) are 404 to a caller outside the project, so their existence does not leak;
+- project-scoped things (project, member, task, relation, comment, attachment, quick
+  project summary) are 404 to a caller outside the project, so their existence does not
+  leak; so are a workspace and its members to a caller outside the workspace;
+- workspace admins (and its owner) act as admins of the workspace's projects, workspace
+  members as viewers of its workspace-visible ones; neither is a project member, so they
+  never edit others' comments and never delete the project;
 - things owned by one user (notifications, webhooks, reports, schedules) are 404 to
   others, and admin-only endpoints are 403 to everyone but a global admin.
 
@@ -42,7 +48,19 @@ from scripts.toolkit.waiting import wait_for
 from services.common.scopes import GRANTABLE
 from tests.support.api import PASSWORD, Account, ApiClient
 
-CALLERS = ("anonymous", "other", "viewer", "member", "project_admin", "owner", "admin")
+CALLERS = (
+    "anonymous",
+    "other",
+    "viewer",
+    "member",
+    "project_admin",
+    "owner",
+    "admin",
+    "ws_owner",
+    "ws_admin",
+    "ws_member",
+)
+WORKSPACE_CALLERS = {"ws_owner": "owner", "ws_admin": "admin", "ws_member": "member"}
 # Personal access tokens: the account whose column they answer like, and their scopes.
 TOKEN_CALLERS: dict[str, tuple[str, frozenset[str]]] = {
     "owner_reads": ("owner", frozenset(s for s in GRANTABLE if s.endswith(":read"))),
@@ -54,130 +72,147 @@ TOKEN_OVERRIDES = {("POST", "/api/token/refresh"): 401}  # a token is no refresh
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
-    #                                                     anon other viewer member padmin owner admin
+    #                                                     anon other viewer member padmin owner admin ws_owner ws_admin ws_member
     # user service (SPEC §3)
-    ("POST", "/api/register"):                            (201, 201, 201, 201, 201, 201, 201),
-    ("POST", "/api/login"):                               (200, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/token/refresh"):                       (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/logout"):                              (401, 204, 204, 204, 204, 204, 204),
-    ("POST", "/api/password/forgot"):                     (202, 202, 202, 202, 202, 202, 202),
-    ("POST", "/api/password/reset"):                      (422, 422, 422, 422, 422, 422, 422),
-    ("GET", "/api/users/me"):                             (401, 200, 200, 200, 200, 200, 200),
-    ("PUT", "/api/users/me"):                             (401, 200, 200, 200, 200, 200, 200),
-    ("PATCH", "/api/users/me"):                           (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/users/{user_id}"):                      (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/users"):                                (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/admin/users"):                          (401, 403, 403, 403, 403, 403, 200),
-    ("GET", "/api/admin/users/{user_id}"):                (401, 403, 403, 403, 403, 403, 200),
-    ("PATCH", "/api/admin/users/{user_id}"):              (401, 403, 403, 403, 403, 403, 200),
-    # user service: two-step login, tokens, two-factor, sessions, provider sign-in
-    ("POST", "/api/login/otp"):                           (401, 401, 401, 401, 401, 401, 401),
-    ("GET", "/api/users/me/tokens"):                      (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/users/me/tokens"):                     (401, 201, 201, 201, 201, 201, 201),
-    ("GET", "/api/users/me/tokens/{token_id}"):           (401, 404, 404, 404, 404, 200, 404),
-    ("DELETE", "/api/users/me/tokens/{token_id}"):        (401, 404, 404, 404, 404, 204, 404),
-    ("GET", "/api/admin/users/{user_id}/tokens"):         (401, 403, 403, 403, 403, 403, 200),
-    ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"):    (401, 403, 403, 403, 403, 403, 200),
-    ("DELETE", "/api/admin/users/{user_id}/tokens/{token_id}"): (401, 403, 403, 403, 403, 403, 204),
-    ("GET", "/api/users/me/2fa"):                         (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/users/me/2fa"):                        (401, 201, 201, 201, 201, 201, 201),
-    # after the enrolment just started by the row above: a wrong code
-    ("POST", "/api/users/me/2fa/confirm"):                (401, 422, 422, 422, 422, 422, 422),
-    ("POST", "/api/users/me/2fa/disable"):                (401, 409, 409, 409, 409, 409, 409),
-    ("GET", "/api/users/me/sessions"):                    (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/users/me/sessions/{session_id}"):       (401, 404, 404, 404, 404, 200, 404),
-    ("DELETE", "/api/users/me/sessions/{session_id}"):    (401, 404, 404, 404, 404, 204, 404),
-    ("GET", "/api/auth/oidc/providers"):                  (200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/auth/oidc/{provider}/login"):           (302, 302, 302, 302, 302, 302, 302),
-    ("GET", "/api/auth/oidc/{provider}/callback"):        (422, 422, 422, 422, 422, 422, 422),
+    ("POST", "/api/register"):                            (201, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("POST", "/api/login"):                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/token/refresh"):                       (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/logout"):                              (401, 204, 204, 204, 204, 204, 204, 204, 204, 204),
+    ("POST", "/api/password/forgot"):                     (202, 202, 202, 202, 202, 202, 202, 202, 202, 202),
+    ("POST", "/api/password/reset"):                      (422, 422, 422, 422, 422, 422, 422, 422, 422, 422),
+    ("GET", "/api/users/me"):                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/users/me"):                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PATCH", "/api/users/me"):                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/users/{user_id}"):                      (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/users"):                                (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/admin/users"):                          (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/admin/users/{user_id}"):                (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("PATCH", "/api/admin/users/{user_id}"):              (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
     # project-task service (SPEC §4)
-    ("GET", "/api/projects"):                             (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/projects"):                            (401, 201, 201, 201, 201, 201, 201),
-    ("GET", "/api/projects/{project_id}"):                (401, 404, 200, 200, 200, 200, 200),
-    ("PUT", "/api/projects/{project_id}"):                (401, 404, 403, 403, 200, 200, 200),
-    ("PATCH", "/api/projects/{project_id}"):              (401, 404, 403, 403, 200, 200, 200),
-    ("DELETE", "/api/projects/{project_id}"):             (401, 404, 403, 403, 403, 204, 204),
-    ("GET", "/api/projects/{project_id}/members"):        (401, 404, 200, 200, 200, 200, 200),
-    ("POST", "/api/projects/{project_id}/members"):       (401, 404, 403, 403, 201, 201, 201),
-    ("GET", "/api/projects/{project_id}/members/{user_id}"):    (401, 404, 200, 200, 200, 200, 200),
-    ("PATCH", "/api/projects/{project_id}/members/{user_id}"):  (401, 404, 403, 403, 200, 200, 200),
-    ("DELETE", "/api/projects/{project_id}/members/{user_id}"): (401, 404, 403, 403, 204, 204, 204),
-    ("GET", "/api/projects/{project_id}/tasks"):          (401, 404, 200, 200, 200, 200, 200),
-    ("POST", "/api/projects/{project_id}/tasks"):         (401, 404, 403, 201, 201, 201, 201),
-    ("GET", "/api/tasks"):                                (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/tasks/{task_id}"):                      (401, 404, 200, 200, 200, 200, 200),
-    ("PUT", "/api/tasks/{task_id}"):                      (401, 404, 403, 200, 200, 200, 200),
-    ("PATCH", "/api/tasks/{task_id}"):                    (401, 404, 403, 200, 200, 200, 200),
-    ("DELETE", "/api/tasks/{task_id}"):                   (401, 404, 403, 403, 204, 204, 204),
+    ("GET", "/api/projects"):                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/projects"):                            (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/projects/{project_id}"):                (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/projects/{project_id}"):                (401, 404, 403, 403, 200, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/projects/{project_id}"):              (401, 404, 403, 403, 200, 200, 200, 200, 200, 403),
+    ("DELETE", "/api/projects/{project_id}"):             (401, 404, 403, 403, 403, 204, 204, 403, 403, 403),
+    ("GET", "/api/projects/{project_id}/members"):        (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/projects/{project_id}/members"):       (401, 404, 403, 403, 201, 201, 201, 201, 201, 403),
+    ("GET", "/api/projects/{project_id}/members/{user_id}"):    (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PATCH", "/api/projects/{project_id}/members/{user_id}"):  (401, 404, 403, 403, 200, 200, 200, 200, 200, 403),
+    ("DELETE", "/api/projects/{project_id}/members/{user_id}"): (401, 404, 403, 403, 204, 204, 204, 204, 204, 403),
+    ("GET", "/api/projects/{project_id}/tasks"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/projects/{project_id}/tasks"):         (401, 404, 403, 201, 201, 201, 201, 201, 201, 403),
+    ("GET", "/api/tasks"):                                (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/tasks/{task_id}"):                      (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/tasks/{task_id}"):                      (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/tasks/{task_id}"):                    (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
+    ("DELETE", "/api/tasks/{task_id}"):                   (401, 404, 403, 403, 204, 204, 204, 204, 204, 403),
+    ("POST", "/api/tasks/{task_id}/duplicate"):           (401, 404, 403, 201, 201, 201, 201, 201, 201, 403),
+    # workspaces and task relations (SPEC §16)
+    ("GET", "/api/workspaces"):                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/workspaces"):                          (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/workspaces/{workspace_id}"):            (401, 404, 404, 404, 404, 404, 200, 200, 200, 200),
+    ("PATCH", "/api/workspaces/{workspace_id}"):          (401, 404, 404, 404, 404, 404, 200, 200, 200, 403),
+    ("DELETE", "/api/workspaces/{workspace_id}"):         (401, 404, 404, 404, 404, 404, 204, 204, 403, 403),
+    ("GET", "/api/workspaces/{workspace_id}/projects"):   (401, 404, 404, 404, 404, 404, 200, 200, 200, 200),
+    ("GET", "/api/workspaces/{workspace_id}/members"):    (401, 404, 404, 404, 404, 404, 200, 200, 200, 200),
+    ("POST", "/api/workspaces/{workspace_id}/members"):   (401, 404, 404, 404, 404, 404, 201, 201, 201, 403),
+    ("GET", "/api/workspaces/{workspace_id}/members/{user_id}"):    (401, 404, 404, 404, 404, 404, 200, 200, 200, 200),
+    ("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}"):  (401, 404, 404, 404, 404, 404, 200, 200, 200, 403),
+    ("DELETE", "/api/workspaces/{workspace_id}/members/{user_id}"): (401, 404, 404, 404, 404, 404, 204, 204, 204, 403),
+    ("GET", "/api/tasks/{task_id}/relations"):            (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/relations"):           (401, 404, 403, 201, 201, 201, 201, 201, 201, 403),
+    ("GET", "/api/tasks/{task_id}/relations/{relation_id}"):    (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("DELETE", "/api/tasks/{task_id}/relations/{relation_id}"): (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    # user service: two-step login, tokens, two-factor, sessions, provider sign-in
+    ("POST", "/api/login/otp"):                           (401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
+    ("GET", "/api/users/me/tokens"):                      (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/users/me/tokens"):                     (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/users/me/tokens/{token_id}"):           (401, 404, 404, 404, 404, 200, 404, 404, 404, 404),
+    ("DELETE", "/api/users/me/tokens/{token_id}"):        (401, 404, 404, 404, 404, 204, 404, 404, 404, 404),
+    ("GET", "/api/admin/users/{user_id}/tokens"):         (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"):    (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("DELETE", "/api/admin/users/{user_id}/tokens/{token_id}"): (401, 403, 403, 403, 403, 403, 204, 403, 403, 403),
+    ("GET", "/api/users/me/2fa"):                         (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/users/me/2fa"):                        (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    # after the enrolment just started by the row above: a wrong code
+    ("POST", "/api/users/me/2fa/confirm"):                (401, 422, 422, 422, 422, 422, 422, 422, 422, 422),
+    ("POST", "/api/users/me/2fa/disable"):                (401, 409, 409, 409, 409, 409, 409, 409, 409, 409),
+    ("GET", "/api/users/me/sessions"):                    (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/users/me/sessions/{session_id}"):       (401, 404, 404, 404, 404, 200, 404, 404, 404, 404),
+    ("DELETE", "/api/users/me/sessions/{session_id}"):    (401, 404, 404, 404, 404, 204, 404, 404, 404, 404),
+    ("GET", "/api/auth/oidc/providers"):                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/auth/oidc/{provider}/login"):           (302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    ("GET", "/api/auth/oidc/{provider}/callback"):        (422, 422, 422, 422, 422, 422, 422, 422, 422, 422),
     # time tracking (project-task): members log time (not global admins who are no members);
     # the entry is the member's; the author, project admins, owners and global admins change it;
     # each caller's timer is their own (404 for those who have none)
-    ("GET", "/api/tasks/{task_id}/time-entries"):         (401, 404, 200, 200, 200, 200, 200),
-    ("POST", "/api/tasks/{task_id}/time-entries"):        (401, 404, 403, 201, 201, 201, 403),
-    ("GET", "/api/time-entries"):                         (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/time-entries/{entry_id}"):              (401, 404, 200, 200, 200, 200, 200),
-    ("PATCH", "/api/time-entries/{entry_id}"):            (401, 404, 403, 200, 200, 200, 200),
-    ("DELETE", "/api/time-entries/{entry_id}"):           (401, 404, 403, 204, 204, 204, 204),
-    ("GET", "/api/timer"):                                (401, 404, 404, 200, 200, 200, 404),
-    ("POST", "/api/timer"):                               (401, 404, 403, 201, 201, 201, 403),
-    ("DELETE", "/api/timer"):                             (401, 404, 404, 200, 200, 200, 404),
+    ("GET", "/api/tasks/{task_id}/time-entries"):         (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/time-entries"):        (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("GET", "/api/time-entries"):                         (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/time-entries/{entry_id}"):              (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PATCH", "/api/time-entries/{entry_id}"):            (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
+    ("DELETE", "/api/time-entries/{entry_id}"):           (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    ("GET", "/api/timer"):                                (401, 404, 404, 200, 200, 200, 404, 200, 200, 404),
+    ("POST", "/api/timer"):                               (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("DELETE", "/api/timer"):                             (401, 404, 404, 200, 200, 200, 404, 200, 200, 404),
     # comment service (SPEC §5): authors edit their own, project admins delete any;
     # global admins read and moderate but write only where they are members
-    ("GET", "/api/tasks/{task_id}/comments"):             (401, 404, 200, 200, 200, 200, 200),
-    ("POST", "/api/tasks/{task_id}/comments"):            (401, 404, 403, 201, 201, 201, 403),
-    ("GET", "/api/comments/{comment_id}"):                (401, 404, 200, 200, 200, 200, 200),
-    ("PUT", "/api/comments/{comment_id}"):                (401, 404, 403, 200, 403, 403, 403),
-    ("PATCH", "/api/comments/{comment_id}"):              (401, 404, 403, 200, 403, 403, 403),
-    ("DELETE", "/api/comments/{comment_id}"):             (401, 404, 403, 204, 204, 204, 204),
+    ("GET", "/api/tasks/{task_id}/comments"):             (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/comments"):            (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("GET", "/api/comments/{comment_id}"):                (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/comments/{comment_id}"):                (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
+    ("PATCH", "/api/comments/{comment_id}"):              (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
+    ("DELETE", "/api/comments/{comment_id}"):             (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
     # attachment service (SPEC §5)
-    ("GET", "/api/tasks/{task_id}/attachments"):          (401, 404, 200, 200, 200, 200, 200),
-    ("POST", "/api/tasks/{task_id}/attachments"):         (401, 404, 403, 201, 201, 201, 403),
-    ("GET", "/api/attachments/{attachment_id}"):          (401, 404, 200, 200, 200, 200, 200),
-    ("DELETE", "/api/attachments/{attachment_id}"):       (401, 404, 403, 204, 204, 204, 204),
-    ("GET", "/api/attachments/{attachment_id}/download"): (401, 404, 200, 200, 200, 200, 200),
+    ("GET", "/api/tasks/{task_id}/attachments"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/attachments"):         (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("GET", "/api/attachments/{attachment_id}"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("DELETE", "/api/attachments/{attachment_id}"):       (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    ("GET", "/api/attachments/{attachment_id}/download"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     # notification service (SPEC §7): the notification is the member's, the webhook the owner's
-    ("GET", "/api/notifications"):                        (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/notifications/user/{user_id}"):         (401, 403, 403, 200, 403, 403, 200),
-    ("POST", "/api/notifications/{notification_id}/read"): (401, 404, 404, 200, 404, 404, 404),
-    ("POST", "/api/notifications/read-all"):              (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/notifications/unread-count"):           (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/notifications/preferences"):            (401, 200, 200, 200, 200, 200, 200),
-    ("PUT", "/api/notifications/preferences"):            (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/notifications/send"):                  (401, 403, 403, 403, 403, 403, 202),
-    ("GET", "/api/notification-templates"):               (401, 403, 403, 403, 403, 403, 200),
-    ("POST", "/api/notification-templates"):              (401, 403, 403, 403, 403, 403, 201),
-    ("GET", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 200),
-    ("PUT", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 200),
-    ("DELETE", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 204),
-    ("GET", "/api/webhooks"):                             (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/webhooks"):                            (401, 201, 201, 201, 201, 201, 201),
-    ("GET", "/api/webhooks/{webhook_id}"):                (401, 404, 404, 404, 404, 200, 200),
-    ("PATCH", "/api/webhooks/{webhook_id}"):              (401, 404, 404, 404, 404, 200, 200),
-    ("DELETE", "/api/webhooks/{webhook_id}"):             (401, 404, 404, 404, 404, 204, 204),
-    ("GET", "/api/webhooks/{webhook_id}/deliveries"):     (401, 404, 404, 404, 404, 200, 200),
-    ("POST", "/api/webhooks/{webhook_id}/test"):          (401, 404, 404, 404, 404, 202, 202),
+    ("GET", "/api/notifications"):                        (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/notifications/user/{user_id}"):         (401, 403, 403, 200, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/notifications/{notification_id}/read"): (401, 404, 404, 200, 404, 404, 404, 404, 404, 404),
+    ("POST", "/api/notifications/read-all"):              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/notifications/unread-count"):           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/notifications/preferences"):            (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/notifications/preferences"):            (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/notifications/send"):                  (401, 403, 403, 403, 403, 403, 202, 403, 403, 403),
+    ("GET", "/api/notification-templates"):               (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/notification-templates"):              (401, 403, 403, 403, 403, 403, 201, 403, 403, 403),
+    ("GET", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("PUT", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("DELETE", "/api/notification-templates/{template_id}"): (401, 403, 403, 403, 403, 403, 204, 403, 403, 403),
+    ("GET", "/api/webhooks"):                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/webhooks"):                            (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/webhooks/{webhook_id}"):                (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("PATCH", "/api/webhooks/{webhook_id}"):              (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("DELETE", "/api/webhooks/{webhook_id}"):             (401, 404, 404, 404, 404, 204, 204, 404, 404, 404),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"):     (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("POST", "/api/webhooks/{webhook_id}/test"):          (401, 404, 404, 404, 404, 202, 202, 404, 404, 404),
     # live updates (the notification service's stream process): a stream filtered on the
     # team project; 101 is the WebSocket handshake accepted
-    ("POST", "/api/stream/tickets"):                      (401, 201, 201, 201, 201, 201, 201),
-    ("GET", "/api/stream"):                               (401, 404, 200, 200, 200, 200, 200),
-    ("GET", "/api/stream/ws"):                            (401, 404, 101, 101, 101, 101, 101),
+    ("POST", "/api/stream/tickets"):                      (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/stream"):                               (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/stream/ws"):                            (401, 404, 101, 101, 101, 101, 101, 101, 101, 101),
     # activity-log service (SPEC §8)
-    ("GET", "/api/activities"):                           (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/activities/stats"):                     (401, 403, 403, 403, 403, 403, 200),
-    ("GET", "/api/activities/export"):                    (401, 403, 403, 403, 403, 403, 200),
+    ("GET", "/api/activities"):                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/activities/stats"):                     (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/activities/export"):                    (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
     # reporting service (SPEC §9): the report and the schedule are the owner's
-    ("GET", "/api/reports/quick/dashboard"):              (401, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/reports/quick/project-summary/{project_id}"): (401, 404, 200, 200, 200, 200, 200),
-    ("GET", "/api/reports/quick/timesheet"):              (401, 404, 200, 200, 200, 200, 200),
-    ("GET", "/api/reports"):                              (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/reports"):                             (401, 404, 202, 202, 202, 202, 202),
-    ("GET", "/api/reports/{report_id}"):                  (401, 404, 404, 404, 404, 200, 200),
-    ("DELETE", "/api/reports/{report_id}"):               (401, 404, 404, 404, 404, 204, 204),
-    ("GET", "/api/reports/{report_id}/download"):         (401, 404, 404, 404, 404, 200, 200),
-    ("GET", "/api/report-schedules"):                     (401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/report-schedules"):                    (401, 404, 201, 201, 201, 201, 201),
-    ("GET", "/api/report-schedules/{schedule_id}"):       (401, 404, 404, 404, 404, 200, 200),
-    ("DELETE", "/api/report-schedules/{schedule_id}"):    (401, 404, 404, 404, 404, 204, 204),
+    ("GET", "/api/reports/quick/dashboard"):              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/reports/quick/project-summary/{project_id}"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/reports"):                              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/reports"):                             (401, 404, 202, 202, 202, 202, 202, 202, 202, 202),
+    ("GET", "/api/reports/{report_id}"):                  (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("DELETE", "/api/reports/{report_id}"):               (401, 404, 404, 404, 404, 204, 204, 404, 404, 404),
+    ("GET", "/api/reports/{report_id}/download"):         (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("GET", "/api/report-schedules"):                     (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/report-schedules"):                    (401, 404, 201, 201, 201, 201, 201, 201, 201, 201),
+    ("GET", "/api/report-schedules/{schedule_id}"):       (401, 404, 404, 404, 404, 200, 200, 404, 404, 404),
+    ("DELETE", "/api/report-schedules/{schedule_id}"):    (401, 404, 404, 404, 404, 204, 204, 404, 404, 404),
+    ("GET", "/api/reports/quick/timesheet"):              (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -191,7 +226,15 @@ PUBLIC = {
     ("GET", "/api/auth/oidc/{provider}/login"),
     ("GET", "/api/auth/oidc/{provider}/callback"),
 }
-PROJECT_SCOPED_PARAMS = {"project_id", "task_id", "comment_id", "attachment_id", "entry_id"}
+PROJECT_SCOPED_PARAMS = {
+    "project_id",
+    "task_id",
+    "relation_id",
+    "comment_id",
+    "attachment_id",
+    "workspace_id",
+    "entry_id",
+}
 
 
 @dataclass
@@ -218,8 +261,20 @@ class World:
         assert response.status_code in (201, 202), f"POST {path}: {response.text}"
         return response.json()
 
+    def workspace(self) -> int:
+        """A new workspace of the workspace owner with the workspace admin and member."""
+        workspace = self.created("ws_owner", "/api/workspaces", json={"name": "Matrix"})
+        for caller in ("ws_admin", "ws_member"):
+            self.created(
+                "ws_owner",
+                f"/api/workspaces/{workspace['id']}/members",
+                json={"user_id": self.accounts[caller].id, "role": WORKSPACE_CALLERS[caller]},
+            )
+        return workspace["id"]
+
     def team_project(self) -> int:
-        """A new project of the owner with the viewer, the member and the project admin."""
+        """A new project of the owner with the viewer, the member and the project admin,
+        put in the world's workspace (by a global admin), visible to the workspace."""
         project = self.created("owner", "/api/projects", json={"name": "Matrix"})
         for caller, role in (
             ("viewer", "viewer"),
@@ -231,6 +286,13 @@ class World:
                 f"/api/projects/{project['id']}/members",
                 json={"user_id": self.accounts[caller].id, "role": role},
             )
+        placed = self.as_(
+            "admin",
+            "PATCH",
+            f"/api/projects/{project['id']}",
+            json={"workspace_id": self.ids["workspace_id"], "visibility": "workspace"},
+        )
+        assert placed.status_code == 200, placed.text
         return project["id"]
 
     def task(self, project_id: int) -> int:
@@ -243,6 +305,12 @@ class World:
     def time_entry(self) -> int:
         path = f"/api/tasks/{self.ids['task_id']}/time-entries"
         return self.created("member", path, json=time_entry_body())["id"]
+
+    def relation(self) -> int:
+        """A relation of the world's task to a new task of its project."""
+        other = self.task(self.ids["project_id"])
+        path = f"/api/tasks/{self.ids['task_id']}/relations"
+        return self.created("owner", path, json={"type": "blocks", "task_id": other})["id"]
 
     def comment(self) -> int:
         path = f"/api/tasks/{self.ids['task_id']}/comments"
@@ -344,6 +412,10 @@ BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
     ("PATCH", "/api/projects/{project_id}"): lambda w, a: {"description": "Changed"},
     ("PATCH", "/api/projects/{project_id}/members/{user_id}"): lambda w, a: {"role": "viewer"},
     ("POST", "/api/projects/{project_id}/tasks"): lambda w, a: {"title": "Another"},
+    ("POST", "/api/tasks/{task_id}/duplicate"): lambda w, a: {"title": "Copy"},
+    ("POST", "/api/workspaces"): lambda w, a: {"name": "Theirs"},
+    ("PATCH", "/api/workspaces/{workspace_id}"): lambda w, a: {"description": "Changed"},
+    ("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w, a: {"role": "member"},
     ("PUT", "/api/tasks/{task_id}"): lambda w, a: {
         "title": "Matrix task",
         "assignee_id": w.accounts["member"].id,
@@ -389,6 +461,12 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     },
     ("GET", "/api/auth/oidc/{provider}/login"): lambda w: {"provider": "mock"},
     ("GET", "/api/auth/oidc/{provider}/callback"): lambda w: {"provider": "mock"},
+    ("GET", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w: {
+        "user_id": w.accounts["ws_member"].id
+    },
+    ("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w: {
+        "user_id": w.accounts["ws_member"].id
+    },
 }
 
 # Query parameters an operation needs.
@@ -412,11 +490,34 @@ def _fresh_member(world: World) -> dict[str, int]:
     return {"project_id": project_id, "user_id": user_id}
 
 
-# Cells that use something up get their own, made before the call.
-FRESH: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
+def _fresh_workspace_member(world: World) -> dict[str, int]:
+    user_id = world.stranger()
+    workspace_id = world.ids["workspace_id"]
+    body = {"user_id": user_id, "role": "member"}
+    world.created("ws_owner", f"/api/workspaces/{workspace_id}/members", json=body)
+    return {"workspace_id": workspace_id, "user_id": user_id}
+
+
+def _fresh_related_task(world: World) -> dict[str, Any]:
+    return {"json": {"type": "relates_to", "task_id": world.task(world.ids["project_id"])}}
+
+
+# Cells that use something up get their own, made before the call (``json``: the body).
+FRESH: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("DELETE", "/api/projects/{project_id}"): lambda w: {"project_id": w.team_project()},
-    ("POST", "/api/projects/{project_id}/members"): lambda w: {"user_id_in_body": w.stranger()},
+    ("POST", "/api/projects/{project_id}/members"): lambda w: {
+        "json": {"user_id": w.stranger(), "role": "viewer"}
+    },
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): _fresh_member,
+    ("DELETE", "/api/workspaces/{workspace_id}"): lambda w: {"workspace_id": w.workspace()},
+    ("POST", "/api/workspaces/{workspace_id}/members"): lambda w: {
+        "json": {"user_id": w.stranger(), "role": "member"}
+    },
+    ("DELETE", "/api/workspaces/{workspace_id}/members/{user_id}"): _fresh_workspace_member,
+    ("POST", "/api/tasks/{task_id}/relations"): _fresh_related_task,
+    ("DELETE", "/api/tasks/{task_id}/relations/{relation_id}"): lambda w: {
+        "relation_id": w.relation()
+    },
     ("DELETE", "/api/tasks/{task_id}"): lambda w: {"task_id": w.task(w.ids["project_id"])},
     ("DELETE", "/api/time-entries/{entry_id}"): lambda w: {"entry_id": w.time_entry()},
     ("DELETE", "/api/comments/{comment_id}"): lambda w: {"comment_id": w.comment()},
@@ -469,8 +570,9 @@ def _new_user() -> dict:
 @pytest.fixture
 def world(platform, admin) -> World:
     accounts = {"admin": admin}
-    for caller in ("other", "viewer", "member", "project_admin", "owner"):
-        accounts[caller] = ApiClient(platform.url).account()
+    for caller in CALLERS:
+        if caller not in ("anonymous", "admin"):
+            accounts[caller] = ApiClient(platform.url).account()
     clients = {caller: ApiClient(platform.url) for caller in (*CALLERS, *TOKEN_CALLERS)}
     world = World(platform.url, accounts, clients)
     world.built = {service.name for service in stack.built_services()}
@@ -480,9 +582,11 @@ def world(platform, admin) -> World:
         if caller == "owner_reads":
             world.ids["token_id"] = made["id"]
     world.ids["session_id"] = world.session_id(accounts["owner"])
+    world.ids["workspace_id"] = world.workspace()
     world.ids["project_id"] = world.team_project()
     world.ids["task_id"] = world.task(world.ids["project_id"])
     world.ids["entry_id"] = world.time_entry()
+    world.ids["relation_id"] = world.relation()
     if "comment" in world.built:
         world.ids["comment_id"] = world.comment()
     if "attachment" in world.built:
@@ -530,6 +634,7 @@ def play(world: World, method: str, path: str, caller: str) -> int:
     key = (method, path)
     params = {**world.ids, **PARAMS.get(key, lambda w: {})(world)}
     fresh = FRESH[key](world) if key in FRESH else {}
+    body = fresh.pop("json", None)
     params.update(fresh)
     personal_token = world.tokens.get(caller)
     acting = TOKEN_CALLERS[caller][0] if personal_token else caller
@@ -539,10 +644,10 @@ def play(world: World, method: str, path: str, caller: str) -> int:
     kwargs: dict[str, Any] = {"allow_redirects": False}
     if key in BODIES:
         kwargs["json"] = BODIES[key](world, account)
+    if body is not None:
+        kwargs["json"] = body
     if key in QUERIES:
         kwargs["params"] = QUERIES[key](world)
-    if key == ("POST", "/api/projects/{project_id}/members"):
-        kwargs["json"] = {"user_id": fresh["user_id_in_body"], "role": "viewer"}
     if key == ("POST", "/api/tasks/{task_id}/attachments"):
         kwargs["files"] = upload()
     token = account.access_token if account else None

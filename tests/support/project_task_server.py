@@ -54,6 +54,20 @@ class ProjectTaskService:
         path = f"/api/tasks/{task['id']}/time-entries"
         return self._call("POST", path, by, 201, json=fields)
 
+    def workspace(self, owner: Any, **fields: Any) -> dict:
+        """A new workspace owned by ``owner``."""
+        body = {"name": f"Workspace {next(_names)}", **fields}
+        return self._call("POST", "/api/workspaces", owner, 201, json=body)
+
+    def add_workspace_member(self, workspace: dict, user: Any, role: str, by: Any) -> dict:
+        body = {"user_id": user.id, "role": role}
+        path = f"/api/workspaces/{workspace['id']}/members"
+        return self._call("POST", path, by, 201, json=body)
+
+    def update_project(self, project: dict, by: Any, **fields: Any) -> dict:
+        """PATCH the project (a move into a workspace: ``workspace_id``, ``visibility``)."""
+        return self._call("PATCH", f"/api/projects/{project['id']}", by, 200, json=fields)
+
     def delete_task(self, task: dict, by: Any) -> None:
         self._call("DELETE", f"/api/tasks/{task['id']}", by, 204)
 

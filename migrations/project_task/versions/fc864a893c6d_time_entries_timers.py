@@ -72,13 +72,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_timers_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_timers_task_id'), ['task_id'], unique=False)
 
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
+    with op.batch_alter_table('tasks', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('spent_minutes', sa.Integer(), server_default='0', nullable=False))
 
 
 
 def downgrade():
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
+    with op.batch_alter_table('tasks', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_column('spent_minutes')
 
     with op.batch_alter_table('timers', schema=None) as batch_op:

@@ -25,7 +25,7 @@ from services.project_task.members.schemas import (
     MemberUpdateSchema,
 )
 from services.project_task.models import Project, ProjectMember, Task, rank_of
-from services.project_task.user_service import active_user_exists
+from services.project_task.user_service import require_new_member
 
 blp = Blueprint(
     "members",
@@ -101,17 +101,9 @@ class ProjectMembers(MethodView):
         principal = current_principal()
         check_project(project_id, principal, "admin")
         user_id = data["user_id"]
-        if db.session.get(ProjectMember, (project_id, user_id)) is not None:
-            abort(
-                409,
-                "This user is already a member.",
-                code="conflict",
-                errors={"user_id": ["Already a member."]},
-            )
-        if not active_user_exists(user_id):
-            abort(
-                422, "There is no such active user.", errors={"user_id": ["No such active user."]}
-            )
+        require_new_member(
+            db.session.get(ProjectMember, (project_id, user_id)) is not None, user_id
+        )
         member = ProjectMember(project_id=project_id, user_id=user_id, role=data["role"])
         db.session.add(member)
         record_event(

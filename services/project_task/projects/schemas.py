@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from services.common.contracts import PRIORITIES, PROJECT_STATUSES, ROLES
+from services.common.contracts import PRIORITIES, PROJECT_STATUSES, PROJECT_VISIBILITIES, ROLES
 from services.common.pagination import PageArgsSchema, page_schema
 from services.common.query_args import CommaList, SortField
 from services.project_task.fields import CalendarDate, title
@@ -30,9 +30,16 @@ class ProjectSchema(ma.Schema):
     start_date = CalendarDate(allow_none=True)
     end_date = CalendarDate(allow_none=True)
     owner_id = ma.fields.Integer()
+    workspace_id = ma.fields.Integer(allow_none=True)
+    visibility = ma.fields.String(metadata={"enum": list(PROJECT_VISIBILITIES)})
+    is_template = ma.fields.Boolean()
     my_role = ma.fields.String(
         allow_none=True,
-        metadata={"enum": list(ROLES), "description": "Null for a global admin who is no member"},
+        metadata={
+            "enum": list(ROLES),
+            "description": "Your effective role (workspace admins: admin; workspace members "
+            "on a workspace-visible project: viewer); null for a global admin who is none",
+        },
     )
     task_count = ma.fields.Integer()
     created_at = ma.fields.DateTime()
@@ -46,8 +53,16 @@ class ProjectEventSchema(ProjectSchema):
         exclude = ("my_role", "task_count")
 
 
+VISIBILITY = (
+    "private: its members only; workspace: also every member of its workspace, as "
+    "viewers (only inside a workspace)"
+)
+WORKSPACE_ID = "The workspace the project belongs to (its admins only; null: none)"
+
+
 class ProjectReplaceSchema(ma.Schema):
-    """POST and PUT: every editable field; an omitted one takes its default."""
+    """PUT: every descriptive field; an omitted one takes its default. Where the project
+    sits (workspace_id, visibility) and is_template change with PATCH only."""
 
     name = ma.fields.String(required=True, validate=title())
     description = ma.fields.String(
@@ -59,8 +74,37 @@ class ProjectReplaceSchema(ma.Schema):
     end_date = CalendarDate(allow_none=True, load_default=None)
 
 
+class ProjectCreateSchema(ProjectReplaceSchema):
+    """POST: the descriptive fields, where the project sits, whether it is a template,
+    and optionally the template to copy (its tasks, subtasks, labels and relations, due
+    dates moved by the offset from the template's start to this project's start)."""
+
+    workspace_id = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": WORKSPACE_ID},
+    )
+    visibility = ma.fields.String(
+        load_default="private",
+        validate=validate.OneOf(PROJECT_VISIBILITIES),
+        metadata={"description": VISIBILITY},
+    )
+    is_template = ma.fields.Boolean(load_default=False)
+    from_template = ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "A template project (is_template) you can see, to copy. Its "
+            "start_date (else its earliest due date) moves to this project's start_date "
+            "(default: today, UTC), and every due date by the same offset."
+        },
+    )
+
+
 class ProjectUpdateSchema(ma.Schema):
-    """PATCH: any of the editable fields."""
+    """PATCH: any of the editable fields, and where the project sits."""
 
     name = ma.fields.String(validate=title())
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=10_000))
@@ -68,6 +112,19 @@ class ProjectUpdateSchema(ma.Schema):
     priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
     start_date = CalendarDate(allow_none=True)
     end_date = CalendarDate(allow_none=True)
+    workspace_id = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": WORKSPACE_ID + ". Moving in needs the admin role in the "
+            "workspace; taking out needs it in the current one, or being the owner."
+        },
+    )
+    visibility = ma.fields.String(
+        validate=validate.OneOf(PROJECT_VISIBILITIES), metadata={"description": VISIBILITY}
+    )
+    is_template = ma.fields.Boolean()
 
     @ma.validates_schema
     def _not_empty(self, data, **kwargs):
@@ -75,16 +132,20 @@ class ProjectUpdateSchema(ma.Schema):
             raise ma.ValidationError("Give at least one field to change.")
 
 
-class ProjectListArgsSchema(PageArgsSchema):
-    all = ma.fields.Boolean(
-        load_default=False, metadata={"description": "Every project (global admins only)"}
-    )
+class WorkspaceProjectArgsSchema(PageArgsSchema):
     status = CommaList(choices=PROJECT_STATUSES)
+    is_template = ma.fields.Boolean(metadata={"description": "Only templates, or no templates"})
     q = ma.fields.String(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Case-insensitive search in the name"},
     )
     sort = SortField(PROJECT_SORT_FIELDS, default="name")
+
+
+class ProjectListArgsSchema(WorkspaceProjectArgsSchema):
+    all = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Every project (global admins only)"}
+    )
 
 
 ProjectPageSchema = page_schema(ProjectSchema, "ProjectPageSchema")

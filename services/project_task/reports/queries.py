@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from services.common.contracts import CLOSED_STATUSES, PRIORITIES, PROJECT_STATUSES
 from services.common.db import utcnow
+from services.project_task.access import ROLE, visible_project_ids, with_role
 from services.project_task.extensions import db
 from services.project_task.models import Project, ProjectMember, Task, TimeEntry
 from services.project_task.reports.tally import Tally, zeroes
@@ -40,8 +41,13 @@ def _counts_overdue_due_this_week(today: date) -> tuple[Any, Any, Any]:
     return _count(), _count(_overdue(today)), _count(_due_this_week(today))
 
 
-def _member_of(user_id: int) -> ColumnElement[bool]:
-    return and_(ProjectMember.project_id == Task.project_id, ProjectMember.user_id == user_id)
+def _visible_to(user_id: int) -> ColumnElement[bool]:
+    """The task is in a project ``user_id`` can see (the access rule of ``access.py``)."""
+    return Task.project_id.in_(visible_project_ids(user_id))
+
+
+def _in_workspace(workspace_id: int) -> ColumnElement[bool]:
+    return Task.project_id.in_(select(Project.id).where(Project.workspace_id == workspace_id))
 
 
 def _add_counts(counts: dict[str, int], name: str, count: int) -> None:
@@ -70,28 +76,30 @@ _TASK_LINE = (
 
 
 def dashboard(user_id: int, today: date) -> dict[str, Any]:
-    """``user_id``'s projects, the figures of their tasks and the user's own open tasks."""
+    """The projects ``user_id`` can see, the figures of their tasks and the user's own
+    open tasks."""
     projects = db.session.execute(
-        select(Project.id, Project.name, Project.status, ProjectMember.role)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(ProjectMember.user_id == user_id)
+        with_role(
+            select(Project.id, Project.name, Project.status, ROLE.label("role")),
+            Project.id,
+            user_id,
+        )
+        .where(Project.id.in_(visible_project_ids(user_id)))
         .order_by(Project.id)
     ).all()
     rows = db.session.execute(
         select(Task.project_id, Task.status, *_counts_overdue_due_this_week(today))
-        .join(ProjectMember, _member_of(user_id))
+        .where(_visible_to(user_id))
         .group_by(Task.project_id, Task.status)
     ).all()
     mine = db.session.execute(
         select(Task.priority, _count(), _count(Task.due_date < today))
-        .join(ProjectMember, _member_of(user_id))
-        .where(Task.assignee_id == user_id, _open())
+        .where(_visible_to(user_id), Task.assignee_id == user_id, _open())
         .group_by(Task.priority)
     ).all()
     next_tasks = db.session.execute(
         select(*_TASK_LINE)
-        .join(ProjectMember, _member_of(user_id))
-        .where(Task.assignee_id == user_id, _open())
+        .where(_visible_to(user_id), Task.assignee_id == user_id, _open())
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
         .limit(NEXT_TASKS)
     ).all()
@@ -240,13 +248,24 @@ def project_summary(project: Project, today: date) -> dict[str, Any]:
     }
 
 
-def user_workload(user_id: int | None, project_id: int | None, today: date) -> dict[str, Any]:
-    """Tasks per assignee: of ``user_id`` (None: everybody), optionally in one project."""
+def user_workload(
+    user_id: int | None,
+    project_id: int | None,
+    today: date,
+    workspace_id: int | None = None,
+    viewer_id: int | None = None,
+) -> dict[str, Any]:
+    """Tasks per assignee: of ``user_id`` (None: everybody), optionally in one project or
+    in the projects of one workspace, optionally only those ``viewer_id`` can see."""
     conditions: list[ColumnElement[bool]] = []
     if user_id is not None:
         conditions.append(Task.assignee_id == user_id)
     if project_id is not None:
         conditions.append(Task.project_id == project_id)
+    if workspace_id is not None:
+        conditions.append(_in_workspace(workspace_id))
+    if viewer_id is not None:
+        conditions.append(_visible_to(viewer_id))
     assignees, tally = _per_assignee(*conditions, today=today)
     by_project = db.session.execute(
         select(
@@ -263,6 +282,7 @@ def user_workload(user_id: int | None, project_id: int | None, today: date) -> d
     return {
         "user_id": user_id,
         "project_id": project_id,
+        "workspace_id": workspace_id,
         "today": today,
         "total": tally.total,
         "open": tally.open,
@@ -277,18 +297,24 @@ def user_workload(user_id: int | None, project_id: int | None, today: date) -> d
 
 
 def overdue_tasks(
-    user_id: int | None, project_id: int | None, assignee_id: int | None, today: date
+    user_id: int | None,
+    project_id: int | None,
+    assignee_id: int | None,
+    today: date,
+    workspace_id: int | None = None,
 ) -> dict[str, Any]:
     """Overdue tasks, most overdue first: in ``project_id``, in the projects of
-    ``user_id``, or everywhere; optionally only those of ``assignee_id``."""
+    ``workspace_id``, in the projects ``user_id`` can see, or everywhere (the conditions
+    given all hold); optionally only those of ``assignee_id``."""
     conditions: list[ColumnElement[bool]] = [_overdue(today)]
     if project_id is not None:
         conditions.append(Task.project_id == project_id)
+    if workspace_id is not None:
+        conditions.append(_in_workspace(workspace_id))
     if assignee_id is not None:
         conditions.append(Task.assignee_id == assignee_id)
     if user_id is not None:
-        mine = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
-        conditions.append(Task.project_id.in_(mine))
+        conditions.append(_visible_to(user_id))
     counts = db.session.execute(
         select(Task.project_id, Task.priority, _count())
         .where(*conditions)
@@ -306,6 +332,7 @@ def overdue_tasks(
     return {
         "user_id": user_id,
         "project_id": project_id,
+        "workspace_id": workspace_id,
         "assignee_id": assignee_id,
         "today": today,
         "total": total,

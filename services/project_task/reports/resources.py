@@ -61,23 +61,33 @@ def project_summary(project_id: int):
 @blueprint.get("/user-workload")
 @require_service_token
 def user_workload():
-    """Tasks per assignee: of ``user_id`` (or ``all``), optionally in one ``project_id``."""
+    """Tasks per assignee: of ``user_id`` (or ``all``), optionally in one ``project_id``
+    or in the projects of one ``workspace_id``, optionally only in the projects
+    ``viewer_id`` can see."""
     raw_user = request.args.get("user_id", "")
     user_id = None if raw_user == "all" else _int_argument("user_id", required=True)
-    project_id = _int_argument("project_id")
-    return WorkloadSchema().dump(queries.user_workload(user_id, project_id, utcnow().date()))
+    figures = queries.user_workload(
+        user_id,
+        _int_argument("project_id"),
+        utcnow().date(),
+        workspace_id=_int_argument("workspace_id"),
+        viewer_id=_int_argument("viewer_id"),
+    )
+    return WorkloadSchema().dump(figures)
 
 
 @blueprint.get("/overdue")
 @require_service_token
 def overdue_tasks():
     """Overdue tasks, most overdue first: in ``project_id``, in the projects of
-    ``user_id``, or everywhere; optionally only those of ``assignee_id``."""
+    ``workspace_id``, in the projects ``user_id`` can see, or everywhere; optionally only
+    those of ``assignee_id``."""
     figures = queries.overdue_tasks(
         _int_argument("user_id"),
         _int_argument("project_id"),
         _int_argument("assignee_id"),
         utcnow().date(),
+        workspace_id=_int_argument("workspace_id"),
     )
     return OverdueSchema().dump(figures)
 

@@ -67,3 +67,11 @@ def task_list(query: Select, args: dict[str, Any], principal: Principal) -> Sele
         )
     sort = order_by(args["sort"], SORT_COLUMNS, Task.id, nullable=("due_date",))
     return query.options(LABELS).order_by(*sort)
+
+
+def subtree(task_id: int) -> Select:
+    """Ids of ``task_id`` and every task below it (one recursive query; UNION, so even a
+    bad cycle ends)."""
+    tree = select(Task.id).where(Task.id == task_id).cte("subtree", recursive=True)
+    tree = tree.union(select(Task.id).join(tree, Task.parent_id == tree.c.id))
+    return select(tree.c.id)

@@ -1,13 +1,16 @@
-"""Tasks: a project's tasks, the caller's tasks across projects, and one task (SPEC §4)."""
+"""Tasks: a project's tasks, the caller's tasks across projects, one task, and a copy
+of one."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
-from services.common.auth import current_principal, require_auth
+from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.db import utcnow
 from services.common.errors import abort
@@ -15,12 +18,15 @@ from services.common.idempotency import idempotent
 from services.common.pagination import paginate, with_link
 from services.project_task.access import across_projects, allows, check_project, load_task
 from services.project_task.changes import changes_between
+from services.project_task.copying import copy_tasks
 from services.project_task.extensions import db
 from services.project_task.models import Task
-from services.project_task.tasks.queries import task_list
+from services.project_task.relations.rules import remove_relations_of
+from services.project_task.tasks.queries import subtree, task_list
 from services.project_task.tasks.rules import apply_edit, record_task_event, record_update
 from services.project_task.tasks.schemas import (
     AllTasksArgsSchema,
+    TaskDuplicateSchema,
     TaskListArgsSchema,
     TaskPageSchema,
     TaskReplaceSchema,
@@ -64,16 +70,22 @@ class ProjectTasks(MethodView):
         principal = current_principal()
         check_project(project_id, principal, "member")
         task = Task(project_id=project_id, reporter_id=principal.id)
-        apply_edit(task, data)
+        apply_edit(task, data, principal)
         db.session.add(task)
         db.session.flush()
-        dump = _schema.dump(task)
-        record_task_event("task.created", principal, task, dump)
-        if task.assignee_id is not None:
-            changes = {"assignee_id": [None, task.assignee_id]}
-            record_task_event("task.assigned", principal, task, dump, changes)
+        _record_created(principal, task)
         db.session.commit()
         return _with_etag(task, 201, Location=url_for("tasks.TaskById", task_id=task.id))
+
+
+def _record_created(principal: Principal, task: Task, **extra: Any) -> None:
+    """task.created (with ``extra`` in its data), and task.assigned when the new task
+    has an assignee."""
+    dump = _schema.dump(task)
+    record_task_event("task.created", principal, task, dump, **extra)
+    if task.assignee_id is not None:
+        changes = {"assignee_id": [None, task.assignee_id]}
+        record_task_event("task.assigned", principal, task, dump, changes)
 
 
 @blp.route("/tasks")
@@ -83,7 +95,8 @@ class Tasks(MethodView):
     @blp.arguments(AllTasksArgsSchema, location="query")
     @blp.response(200, TaskPageSchema)
     def get(self, args):
-        """Tasks across your projects (assignee_id=me for yours; global admins: all=true)."""
+        """Tasks across the projects you can see (assignee_id=me for yours; global
+        admins: all=true)."""
         principal = current_principal()
         query = across_projects(select(Task), Task.project_id, args, principal, "tasks")
         return _page(query, args)
@@ -101,19 +114,24 @@ class TaskById(MethodView):
 
     @blp.arguments(TaskReplaceSchema)
     @blp.response(200, TaskSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def put(self, data, task_id: int):
-        """Replace a task's editable fields (members and up)."""
+        """Replace a task's editable fields (members and up); done while open tasks block
+        it is 409 blocked unless force."""
         return self._update(task_id, data)
 
     @blp.arguments(TaskUpdateSchema)
     @blp.response(200, TaskSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, data, task_id: int):
-        """Change some of a task's fields (members and up)."""
+        """Change some of a task's fields (members and up); done while open tasks block
+        it is 409 blocked unless force."""
         return self._update(task_id, data)
 
     @blp.response(204)
     def delete(self, task_id: int):
-        """Delete a task (its reporter, or project admins); its subtasks lose their parent."""
+        """Delete a task (its reporter, or project admins); its subtasks lose their
+        parent, its relations go with it."""
         principal = current_principal()
         task, role = load_task(task_id, principal, "member")
         if task.reporter_id != principal.id and not allows(role, principal, "admin"):
@@ -127,6 +145,7 @@ class TaskById(MethodView):
             .where(Task.parent_id == task.id)
             .values(parent_id=None, updated_at=utcnow())
         )
+        remove_relations_of([task.id])
         db.session.delete(task)
         db.session.commit()
 
@@ -135,7 +154,7 @@ class TaskById(MethodView):
         task, _ = load_task(task_id, principal, "member")
         before = _schema.dump(task)
         check_if_match(before)
-        apply_edit(task, data)
+        apply_edit(task, data, principal)
         changes = changes_between(before, _schema.dump(task))
         if changes:
             # Labels live in their own table: touch the task so updated_at always moves.
@@ -143,3 +162,39 @@ class TaskById(MethodView):
             record_update(principal, task, _schema.dump(task), changes)
         db.session.commit()
         return _with_etag(task)
+
+
+@blp.route("/tasks/<int:task_id>/duplicate")
+class TaskDuplicate(MethodView):
+    decorators = [require_auth(scope="tasks")]
+
+    @idempotent
+    @blp.arguments(TaskDuplicateSchema)
+    @blp.response(201, TaskSchema)
+    def post(self, data, task_id: int):
+        """Copy a task in its project (members and up): its fields and labels, and with
+        with_subtasks every task below it; the copy starts as todo."""
+        principal = current_principal()
+        task, _ = load_task(task_id, principal, "member")
+        source = (
+            subtree(task.id) if data["with_subtasks"] else select(Task.id).where(Task.id == task.id)
+        )
+        copied = copy_tasks(
+            source,
+            project_id=task.project_id,
+            reporter_id=principal.id,
+            keep_assignees=True,
+            keep_outside_parents=True,
+        )
+        copy, _ = load_task(copied.ids[task.id], principal)
+        if "title" in data:
+            copy.title = data["title"]
+            db.session.flush()
+        _record_created(
+            principal,
+            copy,
+            duplicated_from=task.id,
+            copied_task_ids=sorted(copied.ids.values()),
+        )
+        db.session.commit()
+        return _with_etag(copy, 201, Location=url_for("tasks.TaskById", task_id=copy.id))

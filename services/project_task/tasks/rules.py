@@ -1,6 +1,6 @@
 """The rules of a task edit: the assignee is a project member, the parent a task of the
-same project that does not descend from this one, ``completed_at`` follows ``done``; and
-the events an edit publishes."""
+same project that does not descend from this one, a task that open tasks block is not
+done unless forced, ``completed_at`` follows ``done``; and the events an edit publishes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from services.common.events import record_event
 from services.project_task.access import role_of
 from services.project_task.extensions import db
 from services.project_task.models import Task
+from services.project_task.relations.rules import check_not_blocked
 
 
 def _ancestors(task_id: int) -> set[int]:
@@ -49,12 +50,17 @@ def check_references(task: Task, data: dict[str, Any]) -> None:
         abort(422, "The task refers to someone or something outside its project.", errors=errors)
 
 
-def apply_edit(task: Task, data: dict[str, Any]) -> None:
+def apply_edit(task: Task, data: dict[str, Any], principal: Principal) -> None:
     """Check and apply ``data`` to ``task``; ``completed_at`` is set on entering done and
-    cleared on leaving it."""
-    check_references(task, data)
+    cleared on leaving it. Entering done while open tasks block it is 409 ``blocked``,
+    unless ``data`` has ``force``."""
+    fields = {name: value for name, value in data.items() if name != "force"}
+    check_references(task, fields)
     was_done = task.status == "done"
-    for field, value in data.items():
+    closing = fields.get("status") == "done" and not was_done and task.id is not None
+    if closing and not data.get("force"):
+        check_not_blocked(task, principal)
+    for field, value in fields.items():
         setattr(task, field, value)
     if task.status == "done" and not was_done:
         task.completed_at = utcnow()
@@ -68,13 +74,15 @@ def record_task_event(
     task: Task,
     data: dict[str, Any],
     changes: dict[str, list[Any]] | None = None,
+    **extra: Any,
 ) -> None:
+    """An event about ``task`` (dumped as ``data``), with ``extra`` beside it in the data."""
     record_event(
         event_type,
         actor=principal,
         entity=("task", task.id),
         project_id=task.project_id,
-        data={"task": data},
+        data={"task": data, **extra},
         changes=changes,
     )
 

@@ -13,6 +13,9 @@ LABEL = validate.Regexp(
     r"^[^,\s](?:[^,]{0,48}[^,\s])?$",
     error="1 to 50 characters; no commas, no leading or trailing spaces.",
 )
+FORCE = (
+    "Close the task (status done) even though open tasks block it; without it, that is 409 blocked."
+)
 DUE_DATE = (
     "Calendar date YYYY-MM-DD. A task is overdue from the day after its due date (UTC) "
     "until it is done or cancelled. Datetimes are refused."
@@ -67,6 +70,7 @@ class TaskReplaceSchema(ma.Schema):
     parent_id = ma.fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1)
     )
+    force = ma.fields.Boolean(metadata={"description": FORCE})
 
 
 class TaskUpdateSchema(ma.Schema):
@@ -82,11 +86,24 @@ class TaskUpdateSchema(ma.Schema):
     estimated_hours = Hours(allow_none=True)
     actual_hours = Hours(allow_none=True)
     parent_id = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    force = ma.fields.Boolean(metadata={"description": FORCE})
 
     @ma.validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
             raise ma.ValidationError("Give at least one field to change.")
+
+
+class TaskDuplicateSchema(ma.Schema):
+    """What to copy: the task with its labels (and, with ``with_subtasks``, every task
+    below it, keeping their parent links); the copy starts as todo."""
+
+    title = ma.fields.String(
+        validate=title(), metadata={"description": "The copy's title (default: the same)"}
+    )
+    with_subtasks = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Copy the subtasks too, at every depth"}
+    )
 
 
 class AssigneeFilter(ma.fields.Field):
