@@ -13,7 +13,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts import dashboard, stack
-from tests.support.api import wait_for
+from scripts.toolkit.waiting import wait_for
 
 PROMETHEUS = stack.REPO / "deploy" / "prometheus"
 
