@@ -13,7 +13,8 @@ with ``parent_id`` set to the id of the task it copies, returned with its new id
 given its real parent right after, in the same transaction.
 
 A copy starts afresh: todo, never completed, no hours spent, reported by whoever copies;
-due dates move by ``shift``.
+due dates move by ``shift``; the copies go to the end of the project's todo column, in
+the order of the tasks they copy.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, case, cast, insert, select, update
 
+from services.project_task.board import GAP, last_position
 from services.project_task.extensions import db
+from services.project_task.locks import lock_project
 from services.project_task.models import Task, TaskLabel, TaskRelation
 
 # Rows per UPDATE of the parent links (two bound values per row, well within the
@@ -97,8 +100,11 @@ def copy_tasks(
     ).all()
 
     values = [_values(row, project_id, reporter_id, shift) for row in rows]
-    if not keep_assignees:
-        for value in values:
+    lock_project(project_id)
+    last = last_position(project_id, "todo")
+    for index, value in enumerate(values, start=1):
+        value["position"] = last + GAP * index
+        if not keep_assignees:
             value["assignee_id"] = None
     written = db.session.execute(insert(Task).returning(Task.id, Task.parent_id), values)
     ids = {original: new for new, original in written}

@@ -21,6 +21,7 @@ SORT_COLUMNS = {
     "due_date": Task.due_date,
     "created_at": Task.created_at,
     "updated_at": Task.updated_at,
+    "position": Task.position,
 }
 
 
