@@ -163,6 +163,17 @@ class MemberListSchema(Contract):
     items = ma.fields.List(ma.fields.Nested(MemberSchema))
 
 
+class WatcherSchema(Contract):
+    user_id = ma.fields.Integer()
+
+
+class WatcherListSchema(Contract):
+    """``GET project-task /internal/tasks/{id}/watchers`` (404: no such task): the users
+    watching a task who can still see its project."""
+
+    items = ma.fields.List(ma.fields.Nested(WatcherSchema))
+
+
 class MembershipSchema(Contract):
     project_id = ma.fields.Integer()
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))

@@ -116,6 +116,8 @@ SERVICES: dict[str, ServiceInfo] = {
                 # Webhooks only (no in-app notice): relations between tasks.
                 "task.relation_added",
                 "task.relation_removed",
+                # Webhooks only: board moves (a change of column is also status_changed).
+                "task.moved",
                 "comment.created",
                 "comment.mentioned",
                 "report.completed",

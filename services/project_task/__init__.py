@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from services.project_task.tasks.resources import blp as tasks_blp
     from services.project_task.time_entries.resources import blp as time_entries_blp
     from services.project_task.timer.resources import blp as timer_blp
+    from services.project_task.watchers.resources import blp as watchers_blp
     from services.project_task.workspaces.members import blp as workspace_members_blp
     from services.project_task.workspaces.resources import blp as workspaces_blp
 
@@ -56,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(members_blp)
     api.register_blueprint(tasks_blp)
     api.register_blueprint(relations_blp)
+    api.register_blueprint(watchers_blp)
     api.register_blueprint(time_entries_blp)
     api.register_blueprint(timer_blp)
     app.register_blueprint(internal.blueprint)

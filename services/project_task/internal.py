@@ -1,6 +1,7 @@
 """Endpoints for other services only (``X-Service-Token``; nginx never routes them).
 
-The comment and attachment services ask who may do what on a task; the comment service
+The comment and attachment services ask who may do what on a task; the notification
+service asks who watches a task; the comment service
 resolves @mentions against a project's members; the activity-log and notification
 services ask which projects a user can see; the reporting service asks for a user's
 role in a project or workspace; the notification service asks which tasks are due soon.
@@ -25,6 +26,7 @@ from services.common.contracts import (
     MembershipListSchema,
     ProjectAccessSchema,
     TaskAccessSchema,
+    WatcherListSchema,
     WorkspaceAccessSchema,
 )
 from services.common.db import utcnow
@@ -39,7 +41,13 @@ from services.project_task.access import (
     workspace_role,
 )
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task, WorkspaceMember
+from services.project_task.models import (
+    Project,
+    ProjectMember,
+    Task,
+    TaskWatcher,
+    WorkspaceMember,
+)
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
 
@@ -60,6 +68,25 @@ def task_access(task_id: int):
     if task is None or role is None:
         abort(404, "No such task, or the user cannot see it.")
     return TaskAccessSchema().dump({"project_id": task.project_id, "role": role, "task": task})
+
+
+@blueprint.get("/tasks/<int:task_id>/watchers")
+@require_service_token
+def task_watchers(task_id: int):
+    """The users watching a task who can still see its project (for notifications);
+    404 if the task is missing."""
+    project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+    if project_id is None:
+        abort(404, "No such task.")
+    rows = db.session.scalars(
+        select(TaskWatcher.user_id)
+        .where(
+            TaskWatcher.task_id == task_id,
+            TaskWatcher.user_id.in_(_who_sees(project_id)),
+        )
+        .order_by(TaskWatcher.user_id)
+    )
+    return WatcherListSchema().dump({"items": [{"user_id": user_id} for user_id in rows]})
 
 
 @blueprint.get("/projects/<int:project_id>/access")
@@ -89,6 +116,13 @@ def project_members(project_id: int):
     members of its workspace the access rule lets in (for @mentions and webhooks)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
+    query = _project_audience(project_id)
+    rows = db.session.execute(query.order_by(query.selected_columns.user_id))
+    return MemberListSchema().dump({"items": [row._asdict() for row in rows]})
+
+
+def _project_audience(project_id: int):
+    """SELECT user_id, role of everyone who can see the project (effective roles)."""
     candidates = union(
         select(ProjectMember.user_id).where(ProjectMember.project_id == project_id),
         select(WorkspaceMember.user_id)
@@ -102,8 +136,13 @@ def project_members(project_id: int):
         Project.id,
         candidates.c.user_id,
     )
-    rows = db.session.execute(query.where(ROLE.is_not(None)).order_by(candidates.c.user_id))
-    return MemberListSchema().dump({"items": [row._asdict() for row in rows]})
+    return query.where(ROLE.is_not(None))
+
+
+def _who_sees(project_id: int):
+    """SELECT user_id of everyone who can see the project."""
+    audience = _project_audience(project_id).subquery()
+    return select(audience.c.user_id)
 
 
 @blueprint.get("/users/<int:user_id>/projects")

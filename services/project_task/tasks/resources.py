@@ -42,6 +42,7 @@ from services.project_task.tasks.schemas import (
     TaskUpdateSchema,
 )
 from services.project_task.time_entries.rules import forget_time_of_tasks
+from services.project_task.watchers.rules import add_watchers
 
 blp = Blueprint("tasks", __name__, url_prefix="/api", description="Tasks")
 
@@ -97,7 +98,8 @@ class ProjectTasks(MethodView):
 
 def _record_created(principal: Principal, task: Task, **extra: Any) -> None:
     """task.created (with ``extra`` in its data), and task.assigned when the new task
-    has an assignee."""
+    has an assignee; its reporter and assignee watch it."""
+    add_watchers(task, [task.reporter_id, task.assignee_id])
     dump = _schema.dump(task)
     record_task_event("task.created", principal, task, dump, **extra)
     if task.assignee_id is not None:
@@ -187,6 +189,8 @@ class TaskById(MethodView):
             task.updated_at = utcnow()
             after = _schema.dump(task)
             record_update(principal, task, after, changes)
+            if "assignee_id" in changes:
+                add_watchers(task, [task.assignee_id])
             if moving:
                 record_moved(principal, task, after, before["status"], before["position"])
         db.session.commit()
