@@ -95,7 +95,13 @@ SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
         ServiceInfo("user", 5001),
-        ServiceInfo("project-task", 5002),
+        ServiceInfo(
+            "project-task",
+            5002,
+            queue="project-task",
+            # Commenters and the mentioned watch the task.
+            consumes=("comment.created", "comment.mentioned"),
+        ),
         ServiceInfo("comment", 5003, queue="comment", consumes=_DELETIONS),
         ServiceInfo(
             "attachment",

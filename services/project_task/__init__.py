@@ -1,5 +1,6 @@
 """Project-task service: workspaces, projects, their members, tasks and task relations,
-and the time spent on tasks (time entries and timers)."""
+board order and watchers, and the time spent on tasks (time entries and timers); its
+worker makes commenters and the mentioned watch their tasks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from services.common import auth, events, idempotency, init_service, make_api, ratelimit
+from services.common.celery_app import init_worker
 from services.common.config import REPO_ROOT
 from services.project_task.config import Config
 from services.project_task.extensions import db, limiter, migrate
@@ -21,6 +23,7 @@ def create_app(config: object | None = None) -> Flask:
     app.config.from_object(config or Config())
     init_service(app)
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     return app
 
@@ -35,6 +38,18 @@ def register_extensions(app: Flask) -> None:
     auth.init_app(app)
     events.init_app(app, db, models.OutboxEvent)
     idempotency.init_app(app, db, models.IdempotencyRecord)
+
+
+def register_jobs(app: Flask) -> None:
+    from services.project_task import jobs, models  # noqa: F401 (registers the jobs)
+
+    init_worker(
+        app,
+        db,
+        "project-task",
+        failed_jobs=models.FailedJob,
+        processed_events=models.ProcessedEvent,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, request
-from sqlalchemy import select, union
+from sqlalchemy import select
 
 from services.common.contracts import (
     CLOSED_STATUSES,
@@ -34,6 +34,8 @@ from services.common.errors import abort
 from services.common.http import require_service_token
 from services.project_task.access import (
     ROLE,
+    audience_ids,
+    project_audience,
     project_role,
     task_role,
     visible_project_ids,
@@ -43,10 +45,8 @@ from services.project_task.access import (
 from services.project_task.extensions import db
 from services.project_task.models import (
     Project,
-    ProjectMember,
     Task,
     TaskWatcher,
-    WorkspaceMember,
 )
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
@@ -82,7 +82,7 @@ def task_watchers(task_id: int):
         select(TaskWatcher.user_id)
         .where(
             TaskWatcher.task_id == task_id,
-            TaskWatcher.user_id.in_(_who_sees(project_id)),
+            TaskWatcher.user_id.in_(audience_ids(project_id)),
         )
         .order_by(TaskWatcher.user_id)
     )
@@ -116,33 +116,9 @@ def project_members(project_id: int):
     members of its workspace the access rule lets in (for @mentions and webhooks)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
-    query = _project_audience(project_id)
-    rows = db.session.execute(query.order_by(query.selected_columns.user_id))
+    audience = project_audience(project_id)
+    rows = db.session.execute(audience.order_by(audience.selected_columns.user_id))
     return MemberListSchema().dump({"items": [row._asdict() for row in rows]})
-
-
-def _project_audience(project_id: int):
-    """SELECT user_id, role of everyone who can see the project (effective roles)."""
-    candidates = union(
-        select(ProjectMember.user_id).where(ProjectMember.project_id == project_id),
-        select(WorkspaceMember.user_id)
-        .join(Project, Project.workspace_id == WorkspaceMember.workspace_id)
-        .where(Project.id == project_id),
-    ).subquery()
-    query = with_role(
-        select(candidates.c.user_id, ROLE.label("role"))
-        .select_from(candidates)
-        .join(Project, Project.id == project_id),
-        Project.id,
-        candidates.c.user_id,
-    )
-    return query.where(ROLE.is_not(None))
-
-
-def _who_sees(project_id: int):
-    """SELECT user_id of everyone who can see the project."""
-    audience = _project_audience(project_id).subquery()
-    return select(audience.c.user_id)
 
 
 @blueprint.get("/users/<int:user_id>/projects")

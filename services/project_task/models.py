@@ -17,8 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from services.common.contracts import PRIORITIES
 from services.common.db import (
     NO_ID_REUSE,
+    FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
+    ProcessedEventMixin,
     TimestampMixin,
     UTCDateTime,
     utcnow,
@@ -311,3 +313,11 @@ class OutboxEvent(OutboxEventMixin, db.Model):
 
 class IdempotencyRecord(IdempotencyRecordMixin, db.Model):
     __tablename__ = "idempotency_records"
+
+
+class ProcessedEvent(ProcessedEventMixin, db.Model):
+    __tablename__ = "processed_events"
+
+
+class FailedJob(FailedJobMixin, db.Model):
+    __tablename__ = "failed_jobs"

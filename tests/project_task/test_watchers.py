@@ -148,3 +148,42 @@ def test_the_internal_list_leaves_out_who_can_no_longer_see_the_project(
     assert client.get("/internal/tasks/999999999/watchers", headers=SERVICE).status_code == 404
     response = client.get(f"/internal/tasks/{task['id']}/watchers", headers=people.owner.headers)
     assert response.status_code == 403
+
+
+def _comment_event(envelope, task: dict, author, **data):
+    comment = {"id": 5, "task_id": task["id"], "author_id": author.id, "content": "hi"}
+    return envelope(
+        "comment.created",
+        actor={"id": author.id, "username": author.username},
+        entity=("comment", 5),
+        project_id=task["project_id"],
+        data={"comment": comment, "task": {"id": task["id"]}, **data},
+    )
+
+
+def test_commenters_and_the_mentioned_watch_once_per_event(
+    app, client, factory, people, envelope, database
+):
+    from services.project_task.models import ProcessedEvent
+
+    consume = app.extensions["celery"].tasks["project_task.consume_event"]
+    task = factory.task(factory.team())
+    event = _comment_event(
+        envelope,
+        task,
+        people.member,
+        mentioned_user_ids=[people.viewer.id, people.stranger.id],
+    )
+    for _ in range(2):  # a redelivery changes nothing
+        result = consume.apply(args=[event])
+        assert result.successful(), result.traceback
+    # The stranger cannot see the project: mentioned or not, they do not watch it.
+    assert _watchers(client, task, people.owner) == sorted(
+        [people.owner.id, people.member.id, people.viewer.id]
+    )
+    with database() as session:
+        assert session.get(ProcessedEvent, event["event_id"]) is not None
+    # A comment on a task deleted since: nothing to watch, and no failure.
+    client.delete(f"/api/tasks/{task['id']}", headers=people.owner.headers)
+    late = _comment_event(envelope, task, people.admin)
+    assert consume.apply(args=[late]).successful()

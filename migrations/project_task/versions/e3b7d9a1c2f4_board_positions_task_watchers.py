@@ -1,10 +1,12 @@
-"""board positions of tasks, task watchers
+"""board positions of tasks, task watchers, the worker's processed events and failed jobs
 
 Each task gets ``position``, its place in its board column (its project and status),
 unique within the column. Existing tasks are numbered in the order the task list shows
 by default (newest first, then by id), 1024 apart, so moves have room between them.
 ``task_watchers`` holds who follows which task, with the task's project beside it (a
-user who leaves a project stops watching its tasks in one statement).
+user who leaves a project stops watching its tasks in one statement). The service now
+has a worker (commenters and the mentioned watch their tasks), hence the consumers'
+``processed_events`` and ``failed_jobs``.
 
 Revision ID: e3b7d9a1c2f4
 Revises: d8a4c6e2f1b7
@@ -15,6 +17,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import services.common.db
+from services.common.migration_ops import create_platform_tables, drop_platform_tables
 
 
 # revision identifiers, used by Alembic.
@@ -58,8 +61,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_task_watchers_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_watchers_user_id'), ['user_id'], unique=False)
 
+    create_platform_tables("processed_events", "failed_jobs")
+
 
 def downgrade():
+    drop_platform_tables("processed_events", "failed_jobs")
     op.drop_table('task_watchers')
     with op.batch_alter_table('tasks', schema=None, table_kwargs=NEVER_REUSE) as batch_op:
         batch_op.drop_index('ix_tasks_project_id_status_position')
