@@ -159,6 +159,7 @@ def test_an_etag_survives_a_renumbering(client, factory, people):
         {"status": "sideways"},
         {"after_id": "1"},
         {"before_id": 0},
+        {"after_id": 2**31},
     ],
 )
 def test_a_bad_move_is_refused_and_changes_nothing(client, factory, people, outbox, body):

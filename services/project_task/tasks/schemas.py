@@ -100,6 +100,10 @@ class TaskUpdateSchema(ma.Schema):
             raise ma.ValidationError("Give at least one field to change.")
 
 
+# The largest task id (an SQL INTEGER): a larger neighbour is refused before any query.
+MAX_ID = 2**31 - 1
+
+
 class TaskMoveSchema(ma.Schema):
     """Where a task goes on its project's board: the column ``status`` (default: its
     own) and its neighbours there. ``after_id``: right after that task; ``before_id``:
@@ -109,13 +113,13 @@ class TaskMoveSchema(ma.Schema):
     before_id = ma.fields.Integer(
         strict=True,
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "The task this one goes right before (same column)"},
     )
     after_id = ma.fields.Integer(
         strict=True,
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "The task this one goes right after (same column)"},
     )
     force = ma.fields.Boolean(metadata={"description": FORCE})
