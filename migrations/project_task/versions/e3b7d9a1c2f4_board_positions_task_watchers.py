@@ -17,7 +17,11 @@ from alembic import op
 import sqlalchemy as sa
 
 import services.common.db
-from services.common.migration_ops import create_platform_tables, drop_platform_tables
+from services.common.migration_ops import (
+    create_platform_tables,
+    drop_platform_tables,
+    never_reuse_ids,
+)
 
 
 # revision identifiers, used by Alembic.
@@ -62,6 +66,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_task_watchers_user_id'), ['user_id'], unique=False)
 
     create_platform_tables("processed_events", "failed_jobs")
+    # SQLite: AUTOINCREMENT, so a failed job's id is never given to another.
+    never_reuse_ids("failed_jobs")
 
 
 def downgrade():
