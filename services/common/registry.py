@@ -122,8 +122,11 @@ SERVICES: dict[str, ServiceInfo] = {
                 # Webhooks only (no in-app notice): relations between tasks.
                 "task.relation_added",
                 "task.relation_removed",
-                # Webhooks only: board moves (a change of column is also status_changed).
+                # Webhooks only: board moves (a change of column is also status_changed)
+                # and who watches a task.
                 "task.moved",
+                "task.watched",
+                "task.unwatched",
                 "comment.created",
                 "comment.mentioned",
                 "report.completed",

@@ -24,6 +24,8 @@ contract producers are held to — and who is told:
 ``task.moved``
     ``data.task``, ``data.from`` and ``data.to``: ``{status, position}``. → nobody
     in-app (a change of column is also ``task.status_changed``): webhooks only.
+``task.watched`` / ``task.unwatched``
+    ``data.task``, ``data.user_id``. → nobody in-app: webhooks only.
 
 A task's watchers are those project-task lists (``GET /internal/tasks/{id}/watchers``:
 the reporter, the assignee, commenters, the mentioned and whoever chose to watch, less
