@@ -68,23 +68,28 @@ def test_two_clients_moving_cards_at_once_end_in_the_order_of_their_moves(api, p
     def client(who: Account, seed: int) -> None:
         rng = random.Random(seed)
         mine = ApiClient(platform.url)
+        # Where this client last saw each card: a neighbour is named in its column (the
+        # other client may have moved it since; then the move is refused).
+        seen = {task_id: status for status, ids in start.items() for task_id in ids}
         for _ in range(MOVES_PER_CLIENT):
             task_id, neighbour = rng.sample(tasks, 2)
-            body: dict = {}
-            if rng.random() < 0.3:
-                body["status"] = rng.choice(COLUMNS)
             where = rng.random()
             if where < 0.45:
-                body["after_id"] = neighbour
+                body = {"status": seen[neighbour], "after_id": neighbour}
             elif where < 0.9:
-                body["before_id"] = neighbour
+                body = {"status": seen[neighbour], "before_id": neighbour}
+            else:
+                body = {"status": rng.choice(COLUMNS)}
             response = mine.post(f"/api/tasks/{task_id}/move", token=who.access_token, json=body)
             if response.status_code == 200:
                 moves.append((response.json()["updated_at"], task_id, body))
+                seen[task_id] = response.json()["status"]
             elif response.status_code == 422:
                 # The neighbour was in another column by then: refused, nothing changed.
                 assert response.headers["Content-Type"] == PROBLEM
                 refused.append(task_id)
+                board = _board(mine, project, who)
+                seen = {item["id"]: status for status, items in board.items() for item in items}
             else:
                 failures.append(f"{response.status_code} {response.text}")
 

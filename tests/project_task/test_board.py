@@ -73,6 +73,8 @@ def test_a_move_to_another_column_changes_the_status(client, factory, people, ou
     response = _move(client, a, people.member, status="in_progress", before_id=doing["id"])
     assert response.status_code == 200, response.json
     assert response.json["status"] == "in_progress"
+    read = client.get(f"/api/tasks/{a['id']}", headers=people.viewer.headers)
+    assert (read.json, read.headers["ETag"]) == (response.json, response.headers["ETag"])
     assert _column(client, project, "in_progress", people.viewer) == [a["id"], doing["id"]]
     assert _column(client, project, "todo", people.viewer) == [b["id"]]
     response = _move(client, b, people.member, status="done")

@@ -225,8 +225,12 @@ class TaskMove(MethodView):
         if "status" in changes:
             record_update(principal, task, after, changes)
         record_moved(principal, task, after, before["status"], before["position"])
+        # The task as this move left it: read again after the commit, it could already
+        # show the next move's place.
+        moved = {name: getattr(task, name) for name in _schema.fields}
         db.session.commit()
-        return _with_etag(task)
+        version = {key: value for key, value in after.items() if key != "position"}
+        return moved, 200, {"ETag": etag_of(version)}
 
 
 @blp.route("/tasks/<int:task_id>/duplicate")
