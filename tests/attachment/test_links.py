@@ -175,3 +175,19 @@ def test_a_replayed_create_keeps_no_token(client, people, upload, database):
     with database() as session:
         bodies = " ".join(r.body or "" for r in session.scalars(select(IdempotencyRecord)))
     assert made.json["token"] not in bodies
+
+
+def test_links_die_with_their_project(client, people, upload, team, envelope, consume, database):
+    attachment = upload(b"project file\n").json
+    url = _link(client, attachment["id"], people.member).json["url"]
+    consume(
+        envelope(
+            "project.deleted",
+            actor=people.owner,
+            entity=("project", team.project["id"]),
+            project_id=team.project["id"],
+        )
+    )
+    assert client.get(url).status_code == 404
+    with database() as session:
+        assert list(session.scalars(select(ShareLink.id))) == []
