@@ -161,3 +161,41 @@ def test_a_repeated_version_upload_with_its_key_is_replayed(client, people, uplo
     assert made.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true" and again.json == made.json
     assert len(stored_files()) == 2
+
+
+def test_an_identical_upload_racing_the_delete_of_its_bytes_keeps_them(
+    app, people, upload, stored_files, database
+):
+    """Deleting the last file that holds some bytes while the same bytes are uploaded
+    again: whichever wins the hash's lock, the new file is downloadable and every blob
+    row has its file on disk."""
+    content = b"raced bytes\n"
+    for _ in range(5):
+        doomed = upload(content).json
+        made: list[dict] = []
+
+        def delete(attachment_id: int) -> None:
+            app.test_client().delete(
+                f"/api/attachments/{attachment_id}", headers=people.member.headers
+            )
+
+        def again(into: list[dict]) -> None:
+            into.append(upload(content).json)
+
+        threads = [
+            threading.Thread(target=delete, args=(doomed["id"],)),
+            threading.Thread(target=again, args=(made,)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        [fresh] = made
+        download = app.test_client().get(fresh["download_url"], headers=people.member.headers)
+        assert download.status_code == 200 and download.data == content
+        with database() as session:
+            keys = set(session.scalars(select(Blob.storage_key)))
+        assert {path.name for path in stored_files()} == keys
+        app.test_client().delete(f"/api/attachments/{fresh['id']}", headers=people.member.headers)
+    assert stored_files() == []
