@@ -38,7 +38,7 @@ def test_a_link_downloads_without_an_account_until_revoked(
     assert shared.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert "X-RateLimit-Limit" in shared.headers
     # Nothing about the task or project travels with it: the file's own headers only.
-    assert {name.lower() for name in shared.headers} <= {
+    assert {name.lower() for name, _ in shared.headers} <= {
         "content-type",
         "content-length",
         "content-disposition",
