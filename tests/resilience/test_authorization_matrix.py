@@ -6,7 +6,7 @@ never called) is called by each of ten callers against real resources made for t
 test: a workspace of the workspace owner with a workspace admin and a workspace member;
 in it (put there by a global admin, visible to the workspace) a project with a viewer,
 a member and a project admin, a task related to another, a comment and an attachment
-of the member, the member's notification, the owner's webhook, an admin's template,
+of the member (with a share link of theirs), the member's notification, the owner's webhook, an admin's template,
 the owner's report and schedule. ``MATRIX`` below is the expected status of every
 cell, written from SPEC §2-§9 and §16:
 
