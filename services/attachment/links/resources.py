@@ -31,7 +31,6 @@ from services.attachment.attachments.schemas import (
     CreatedLinkSchema,
     LinkCreateSchema,
     LinkPageSchema,
-    LinkSchema,
 )
 from services.attachment.extensions import db, limiter
 from services.attachment.models import Attachment, ShareLink
@@ -47,7 +46,6 @@ blp = Blueprint("links", __name__, url_prefix="/api", description="Share links o
 
 TOKEN_BYTES = 32
 _created_schema = CreatedLinkSchema()
-_schema = LinkSchema()
 
 
 def token_hash(token: str) -> str:
@@ -68,10 +66,6 @@ def _expired(link: ShareLink) -> bool:
     return link.expires_at <= utcnow()
 
 
-def _dump(link: ShareLink, schema=_schema, **extra) -> dict:
-    return schema.dump({**_fields(link), **extra})
-
-
 def _fields(link: ShareLink) -> dict:
     return {
         "id": link.id,
@@ -81,6 +75,11 @@ def _fields(link: ShareLink) -> dict:
         "expires_at": link.expires_at,
         "expired": _expired(link),
     }
+
+
+def _event_data(link: ShareLink) -> dict:
+    """What an event says of a link: never its token, nor its hash."""
+    return {"id": link.id, "expires_at": link.expires_at.isoformat()}
 
 
 def _check_expiry(expires_in: int) -> None:
@@ -137,9 +136,7 @@ class AttachmentLinks(MethodView):
             )
             db.session.add(link)
             db.session.flush()
-            record(
-                "attachment.link_created", principal, attachment, access, link=_fields_event(link)
-            )
+            record("attachment.link_created", principal, attachment, access, link=_event_data(link))
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -148,21 +145,17 @@ class AttachmentLinks(MethodView):
             raise
         url = url_for("links.SharedFile", token=token)
         location = url_for("links.AttachmentLinks", attachment_id=attachment.id)
-        body = _dump(link, _created_schema, token=token, url=url)
+        body = _created_schema.dump({**_fields(link), "token": token, "url": url})
         response = jsonify(body)
         response.status_code = 201
         response.headers["Location"] = location
         if record_id is not None:
             # Only the token's hash is kept: a replay answers the link without it.
-            kept = jsonify(_dump(link, _created_schema))
+            kept = jsonify(_created_schema.dump(_fields(link)))
             kept.status_code = 201
             kept.headers["Location"] = location
             idempotency.remember(record_id, kept)
         return response
-
-
-def _fields_event(link: ShareLink) -> dict:
-    return {"id": link.id, "expires_at": link.expires_at.isoformat()}
 
 
 @blp.route("/attachments/<int:attachment_id>/links/<int:link_id>")
@@ -182,7 +175,7 @@ class AttachmentLinkById(MethodView):
         )
         if link is None:
             abort(404, "No such link.")
-        record("attachment.link_revoked", principal, attachment, access, link=_fields_event(link))
+        record("attachment.link_revoked", principal, attachment, access, link=_event_data(link))
         db.session.execute(delete(ShareLink).where(ShareLink.id == link.id))
         db.session.commit()
 
