@@ -184,6 +184,7 @@ def test_a_mistake_no_wait_mends_fails_at_once(backing):
         ),
         ("FATAL: the database system is starting up", True),
         ("timeout expired", True),
+        ("FATAL: sorry, too many clients already", True),
         ('FATAL: password authentication failed for user "user_service"', False),
         ('FATAL: database "user_service_db" does not exist', False),
     ],
