@@ -86,7 +86,8 @@ def create_app() -> Flask:
 
     @app.before_request
     def _limit_body() -> None:
-        limit = upload_limit if request.path.endswith("/attachments") else 1024 * 1024
+        uploading = request.path.endswith(("/attachments", "/versions"))
+        limit = upload_limit if uploading else 1024 * 1024
         length = request.content_length or 0
         if length > limit:
             if length <= DRAIN_LIMIT:
