@@ -9,7 +9,9 @@ import json
 import os
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -232,6 +234,67 @@ def test_gateways_forward_other_paths_as_sent(gateway, recorder, target):
     status, _, body = send(gateway, target)
     assert status == 200, body
     assert recorder.targets == [target]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_gateways_pass_bodies_through_both_ways(gateway, recorder, chunked):
+    body = b'{"body": "' + b"x" * 200_000 + b'"}'
+    headers = {"Content-Type": "application/json"}
+    connection = http.client.HTTPConnection(*gateway, timeout=10)
+    recorder.bodies.clear()
+    try:
+        if chunked:
+            parts = iter([body[:70_000], body[70_000:]])
+            headers["Transfer-Encoding"] = "chunked"
+            connection.request("POST", "/api/tasks/7/comments", parts, headers, encode_chunked=True)
+        else:
+            connection.request("POST", "/api/tasks/7/comments", body, headers)
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    assert recorder.bodies == [body]
+    # The upstream's answer as it sent it: its length, not re-framed in chunks.
+    assert answer == b"{}" and response.getheader("Content-Length") == "2"
+    assert response.getheader("Transfer-Encoding") is None
+
+
+def test_python_gateway_reuses_its_upstream_connections(tmp_path):
+    """One pooled keep-alive connection per upstream serves request after request."""
+    peers: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            peers.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = free_port()
+    addresses = {name: f"127.0.0.1:{server.server_port}" for name in upstream_ports()}
+    command, env = stack.python_gateway_command(port, addresses)
+    process = Process(
+        "gateway", command, {**os.environ, **env, "WEB_CONCURRENCY": "1"}, tmp_path / "gw", port
+    )
+    process.start(wait_path=None)
+    try:
+        client = ApiClient(f"http://127.0.0.1:{port}")
+        statuses = [client.get("/api/users/me").status_code for _ in range(20)]
+    finally:
+        process.stop()
+        server.shutdown()
+    assert statuses == [200] * 20
+    assert len(peers) == 20 and len(set(peers)) == 1, peers
 
 
 def test_gateways_answer_a_malformed_chunked_body_with_400(gateway, recorder):
