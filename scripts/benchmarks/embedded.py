@@ -212,6 +212,8 @@ def run_embedded(args: argparse.Namespace, plan: Plan) -> int:
             raise RuntimeError(f"processes died during the run: {supervisor.dead()}")
     finally:
         supervisor.stop_all()
+        if args.hold:
+            shutil.rmtree(workdir, ignore_errors=True)
     rows = embedded_rows(phases, gateway, ceiling)
     print()
     print(render_table(rows))
