@@ -302,6 +302,11 @@ def _forward(address: str, path: str) -> Response:
     if length is not None and "Transfer-Encoding" not in upstream.headers:
         # Passed on as nginx does: the answer goes out as is, not re-framed in chunks.
         response_headers.append(("Content-Length", length))
+    if request.method == "HEAD" or upstream.status in (204, 304) or upstream.status < 200:
+        # No body will be read: the connection goes back to the pool right away.
+        upstream.drain_conn()
+        upstream.release_conn()
+        return Response(iter(()), status=upstream.status, headers=response_headers)
     return Response(
         stream_with_context(_relay(upstream)),
         status=upstream.status,

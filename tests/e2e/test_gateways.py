@@ -268,12 +268,20 @@ def test_python_gateway_reuses_its_upstream_connections(tmp_path):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            self.do_HEAD()
+            self.wfile.write(b"{}")
+
+        def do_HEAD(self) -> None:
             peers.append(self.client_address[1])
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "2")
             self.end_headers()
-            self.wfile.write(b"{}")
+
+        def do_DELETE(self) -> None:
+            peers.append(self.client_address[1])
+            self.send_response(204)
+            self.end_headers()
 
         def log_message(self, *args) -> None:
             pass
@@ -289,12 +297,18 @@ def test_python_gateway_reuses_its_upstream_connections(tmp_path):
     process.start(wait_path=None)
     try:
         client = ApiClient(f"http://127.0.0.1:{port}")
-        statuses = [client.get("/api/users/me").status_code for _ in range(20)]
+        statuses = [client.get("/api/users/me").status_code for _ in range(10)]
+        heads = [client.request("HEAD", "/api/users/me") for _ in range(5)]
+        statuses += [client.delete("/api/users/me").status_code for _ in range(5)]
+        statuses += [client.get("/api/users/me").status_code for _ in range(5)]
     finally:
         process.stop()
         server.shutdown()
-    assert statuses == [200] * 20
-    assert len(peers) == 20 and len(set(peers)) == 1, peers
+    assert statuses == [200] * 10 + [204] * 5 + [200] * 5
+    assert [(h.status_code, h.headers["Content-Length"], h.content) for h in heads] == [
+        (200, "2", b"")
+    ] * 5
+    assert len(peers) == 25 and len(set(peers)) == 1, peers
 
 
 def test_gateways_answer_a_malformed_chunked_body_with_400(gateway, recorder):
