@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import jsonify, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select, update
@@ -49,16 +49,19 @@ blp = Blueprint("tasks", __name__, url_prefix="/api", description="Tasks")
 _schema = TaskSchema()
 
 
-def _version(task: Task) -> dict[str, Any]:
+def _version(representation: dict[str, Any]) -> dict[str, Any]:
     """What a task's ETag covers: all it shows but its position, which a renumbering of
     its column may change without anyone touching the task."""
-    dump = _schema.dump(task)
-    dump.pop("position", None)
-    return dump
+    return {field: value for field, value in representation.items() if field != "position"}
+
+
+def _answer(representation: dict[str, Any], status: int = 200, **headers: str):
+    """A task dumped once for the body and its ``ETag``."""
+    return jsonify(representation), status, {"ETag": etag_of(_version(representation)), **headers}
 
 
 def _with_etag(task: Task, status: int = 200, **headers: str):
-    return task, status, {"ETag": etag_of(_version(task)), **headers}
+    return _answer(_schema.dump(task), status, **headers)
 
 
 def _page(query, args: dict):
@@ -156,7 +159,7 @@ class TaskById(MethodView):
         if task.reporter_id != principal.id and not allows(role, principal, "admin"):
             abort(403, "Only the reporter or a project admin can delete this task.")
         dump = _schema.dump(task)
-        check_if_match(_version(task))
+        check_if_match(_version(dump))
         record_task_event("task.deleted", principal, task, dump)
         forget_time_of_tasks([task.id])
         db.session.execute(
@@ -177,8 +180,8 @@ class TaskById(MethodView):
             lock_project(task.project_id)
             db.session.refresh(task)
             moving = data["status"] != task.status
-        check_if_match(_version(task))
         before = _schema.dump(task)
+        check_if_match(_version(before))
         with db.session.no_autoflush:
             apply_edit(task, data, principal)
             if moving:
@@ -212,8 +215,8 @@ class TaskMove(MethodView):
         lock_project(task.project_id)
         # As committed by the writer this one waited for.
         db.session.refresh(task)
-        check_if_match(_version(task))
         before = _schema.dump(task)
+        check_if_match(_version(before))
         status = data.get("status", task.status)
         with db.session.no_autoflush:
             if status != task.status:
@@ -225,12 +228,10 @@ class TaskMove(MethodView):
         if "status" in changes:
             record_update(principal, task, after, changes)
         record_moved(principal, task, after, before["status"], before["position"])
+        db.session.commit()
         # The task as this move left it: read again after the commit, it could already
         # show the next move's place.
-        moved = {name: getattr(task, name) for name in _schema.fields}
-        db.session.commit()
-        version = {key: value for key, value in after.items() if key != "position"}
-        return moved, 200, {"ETag": etag_of(version)}
+        return _answer(after)
 
 
 @blp.route("/tasks/<int:task_id>/duplicate")
