@@ -1,4 +1,4 @@
-"""Domain events become in-app notifications and e-mails (SPEC §7), once each, never for
+"""Domain events become in-app notifications and e-mails (docs/services.md), once each, never for
 the actor's own action, and as the recipients' preferences say."""
 
 from __future__ import annotations
