@@ -187,7 +187,7 @@ class TaskComments(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, CommentPageSchema)
     def get(self, args, task_id: int):
-        """The task's comments, oldest first."""
+        """The task's top-level comments, oldest first (their replies: ``/replies``)."""
         task_access(task_id, current_principal())
         query = (
             select(Comment)
@@ -353,10 +353,10 @@ def _reaction_target(comment_id: int, reaction: str) -> tuple[Comment, TaskAcces
         abort(422, message, errors={"reaction": [message]})
     if not access.has_role("member"):
         abort(403, "You need the member role in this project to react to comments.")
-    _refuse_tombstone(comment)
     comment = _locked(comment_id)
     if comment is None:
         abort(404, "No such comment.")
+    _refuse_tombstone(comment)
     return comment, access
 
 
