@@ -5,18 +5,21 @@ the service's database is at its newest Alembic revision, 200 from then on, and 
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask_migrate import stamp, upgrade
 
 from services.common.testing import configure_for_tests
 from services.project_task import MIGRATIONS, create_app
 from services.project_task.config import Config
 
-FIRST, SECOND, HEAD = "aa7e26e0aef3", "b3c1f0d2e4a5", "c5e2a7f9d1b6"
+FIRST, SECOND = "aa7e26e0aef3", "b3c1f0d2e4a5"
+# The newest revision in the migration scripts, whichever migration came last.
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 @pytest.fixture
 def fresh_app(backing):
-    """project-task on a new, empty database (three migrations to go)."""
+    """project-task on a new, empty database (every migration to go)."""
     config = configure_for_tests(Config(), backing.database_url("ready"), backing.redis_url)
     return create_app(config)
 

@@ -60,11 +60,14 @@ def _integer_id(table: sa.Table) -> sa.Column | None:
 _NUMBERS = itertools.count(1)
 
 
-def _value(column: sa.Column, parents: dict[str, int]) -> Any:
-    """Something the column takes: the first row of a referenced table, else a fresh
-    value of its type (unique where the type allows)."""
+def _value(column: sa.Column, parents: dict[str, list[int]], taken: list[str]) -> Any:
+    """Something the column takes: a row of a referenced table (a different one for each
+    key of the row pointing at that table, as a relation between two tasks needs), else
+    a fresh value of its type (unique where the type allows)."""
     for key in column.foreign_keys:
-        return parents[key.column.table.name]
+        name = key.column.table.name
+        taken.append(name)
+        return parents[name][(taken.count(name) - 1) % len(parents[name])]
     kind = column.type
     if isinstance(kind, sa.types.TypeDecorator):
         kind = kind.impl
@@ -83,9 +86,10 @@ def _value(column: sa.Column, parents: dict[str, int]) -> Any:
     return python_type()  # False, 0.0, ...
 
 
-def _insert(connection: sa.Connection, table: sa.Table, parents: dict[str, int]) -> int:
+def _insert(connection: sa.Connection, table: sa.Table, parents: dict[str, list[int]]) -> int:
+    taken: list[str] = []
     values = {
-        column.name: _value(column, parents)
+        column.name: _value(column, parents, taken)
         for column in table.columns
         if not column.primary_key and not column.nullable and column.default is None
     }
@@ -103,10 +107,11 @@ def assert_ids_not_reused(app: Any) -> list[str]:
             if id_column is None:
                 continue
             first = _insert(connection, table, parents)
-            parents[table.name] = first
+            parents[table.name] = [first]
             newest = _insert(connection, table, parents)
             connection.execute(table.delete().where(id_column == newest))
             again = _insert(connection, table, parents)
+            parents[table.name].append(again)
             if again <= newest:
                 wrong.append(f"{table.name}: id {newest} deleted, then given again as {again}")
             checked.append(table.name)
