@@ -153,7 +153,7 @@ def live_rows(p8: dict, p9: dict) -> list[Row]:
         Row(
             "P9",
             f"P1 with {p9['streams']:,} streams open vs just before",
-            f"{p9['p1_with']['rps']:,.0f} vs {p9['p1_without']['rps']:,.0f} req/s = {p9['p1_drop']:+.1%}",
+            f"{p9['p1_with']['rps']:,.0f} vs {p9['p1_without']['rps']:,.0f} req/s: drop {p9['p1_drop']:+.1%}",
             f"drop <= {TARGETS['P9_drop']:.0%}",
             p9["p1_drop"] <= TARGETS["P9_drop"],
         )

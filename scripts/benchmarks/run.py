@@ -31,6 +31,7 @@ from scripts.benchmarks.seeding import (
     OTHER_PROJECT_TASKS,
     OTHER_PROJECTS,
     Seed,
+    postgres_tasks,
     seed,
 )
 from scripts.benchmarks.wrk import CONNECTIONS, WRK_SCRIPT, Load, ensure_wrk
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         seed_started = time.monotonic()
-        seeded = seed(stack_, server, plan.users)
+        url = databases.database_url(server, stack_.databases["project-task"])
+        seeded = seed(stack_, plan.users, postgres_tasks(url))
         seeded.seconds = round(time.monotonic() - seed_started, 1)
         script = workdir / "bench.lua"
         script.write_text(WRK_SCRIPT)

@@ -1,21 +1,25 @@
 """scripts/bench's data: users and their tokens (an access token and a personal access
 token with the ``tasks:read`` scope each) through the user service's API; one project
 with all of them as members holding 10,000 tasks, and 20 other projects of 2,000 tasks
-each, in bulk SQL. Also the sign-up both benchmarks use."""
+each, in bulk SQL (PostgreSQL), or in bulk into the SQLite file the embedded default
+keeps them in (``scripts/bench --embedded``). Also the sign-up both benchmarks use."""
 
 from __future__ import annotations
 
+import random
 import secrets
+import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 import requests
 
 from scripts.benchmarks.boot import Stack
-from scripts.toolkit import databases
 
 PASSWORD = "bench password 12345"
 BIG_PROJECT_TASKS = 10_000
@@ -101,8 +105,92 @@ def insert_tasks(cursor, project: int, reporter: int, assignees: list[int], coun
     return ids
 
 
-def seed(stack_: Stack, server: str, user_count: int) -> Seed:
-    """Users and tokens through the API; the projects and their tasks in bulk SQL."""
+# Bulk insert of the tasks: (big project, other projects, owner id, every user's id) ->
+# the big project's task ids.
+TaskLoader = Callable[[int, list[int], int, list[int]], list[int]]
+
+
+def postgres_tasks(url: str) -> TaskLoader:
+    """The tasks inserted in bulk SQL into project-task's PostgreSQL database at ``url``."""
+
+    def load(project: int, others: list[int], owner_id: int, user_ids: list[int]) -> list[int]:
+        connection = psycopg2.connect(url)
+        with connection, connection.cursor() as cursor:
+            ids = insert_tasks(cursor, project, owner_id, user_ids, BIG_PROJECT_TASKS)
+            for other in others:
+                insert_tasks(cursor, other, owner_id, [owner_id], OTHER_PROJECT_TASKS)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        connection.close()
+        return ids
+
+    return load
+
+
+def sqlite_tasks(path: Path) -> TaskLoader:
+    """The same tasks (same distributions as :data:`SEED_TASKS`) inserted into
+    project-task's SQLite file at ``path``, as the embedded default keeps them."""
+
+    def rows(project: int, reporter: int, assignees: list[int], count: int) -> Iterator[tuple]:
+        now = datetime.now(UTC)
+        for n in range(1, count + 1):
+            due = (
+                None
+                if random.random() < 0.2
+                else date.today() + timedelta(random.randrange(-60, 60))
+            )
+            yield (
+                project,
+                f"Bench task {n}",
+                "Seeded by scripts/bench",
+                random.choice(("todo", "in_progress", "in_review", "done", "cancelled")),
+                random.choice(("low", "medium", "high", "critical")),
+                None if random.random() < 0.15 else random.choice(assignees),
+                reporter,
+                due.isoformat() if due else None,
+                round(random.random() * 16, 1),
+                _sqlite_time(now - timedelta(days=180 * random.random())),
+                _sqlite_time(now - timedelta(days=30 * random.random())),
+            )
+
+    def insert(connection, project: int, reporter: int, assignees: list[int], count: int):
+        connection.executemany(
+            "INSERT INTO tasks (project_id, title, description, status, priority, assignee_id,"
+            " reporter_id, due_date, estimated_hours, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows(project, reporter, assignees, count),
+        )
+        connection.execute(
+            "INSERT INTO task_labels (task_id, label) SELECT id,"
+            " CASE id % 5 WHEN 0 THEN 'backend' WHEN 1 THEN 'frontend' WHEN 2 THEN 'bug'"
+            " WHEN 3 THEN 'ops' ELSE 'docs' END"
+            " FROM tasks WHERE project_id = ? AND id % 3 = 0",
+            (project,),
+        )
+        found = connection.execute("SELECT id FROM tasks WHERE project_id = ?", (project,))
+        return [row[0] for row in found]
+
+    def load(project: int, others: list[int], owner_id: int, user_ids: list[int]) -> list[int]:
+        connection = sqlite3.connect(path, timeout=30)
+        with connection:
+            ids = insert(connection, project, owner_id, user_ids, BIG_PROJECT_TASKS)
+            for other in others:
+                insert(connection, other, owner_id, [owner_id], OTHER_PROJECT_TASKS)
+        connection.execute("ANALYZE")
+        connection.close()
+        return ids
+
+    return load
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it in SQLite (UTC, no offset)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def seed(stack_: Stack, user_count: int, load_tasks: TaskLoader) -> Seed:
+    """Users and tokens through the API; the projects' tasks in bulk by ``load_tasks``."""
     suffix = secrets.token_hex(3)
     names = [f"bench{index:03d}_{suffix}" for index in range(user_count)]
     with ThreadPoolExecutor(4) as pool:
@@ -122,17 +210,7 @@ def seed(stack_: Stack, server: str, user_count: int) -> Seed:
         api("POST", f"{gateway}/api/projects", owner_token, {"name": f"Other project {n}"})["id"]
         for n in range(OTHER_PROJECTS)
     ]
-    url = databases.database_url(server, stack_.databases["project-task"])
-    connection = psycopg2.connect(url)
-    user_ids = [u[0] for u in users]
-    with connection, connection.cursor() as cursor:
-        ids = insert_tasks(cursor, project["id"], owner_id, user_ids, BIG_PROJECT_TASKS)
-        for other in others:
-            insert_tasks(cursor, other, owner_id, [owner_id], OTHER_PROJECT_TASKS)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    connection.close()
+    ids = load_tasks(project["id"], others, owner_id, [u[0] for u in users])
     tokens_file = stack_.workdir / "tokens.txt"
     tokens_file.write_text("".join(f"{token}\n" for _, token in users))
     tokens_file.chmod(0o600)

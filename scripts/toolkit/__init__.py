@@ -7,7 +7,9 @@ processes, written once:
   group and log file; started, waited for, stopped with SIGTERM then SIGKILL) and a
   supervisor that stops a set of them together;
 - ``databases``: PostgreSQL databases created, ensured and dropped;
-- ``nginx``: the files in ``nginx/`` rendered for a local run, and the command running them;
+- ``nginx``: the files in ``nginx/`` rendered for a local run, the command running them,
+  and which gateway a local run uses (``pick_gateway``: nginx when installed, else the
+  Python fallback);
 - ``streams``: clients of the live stream (Server-Sent Events and WebSocket).
 
 What the platform *is* (its services, their commands and databases) is ``scripts/stack.py``.

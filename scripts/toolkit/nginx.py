@@ -1,6 +1,8 @@
 """nginx for a local run: the files in ``nginx/`` copied with loopback addresses (read and
 rewritten by ``services.gateway.routes``, the one reader of nginx's route table), under
-a main file of its own, and the command that runs them in the foreground."""
+a main file of its own, and the command that runs them in the foreground; and which
+gateway a local run puts in front of the services (:func:`pick_gateway`, the one choice
+``scripts/run`` and ``scripts/bench --embedded`` both make)."""
 
 from __future__ import annotations
 
@@ -85,6 +87,23 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
     )
+
+
+GATEWAYS = ("auto", "nginx", "python")
+
+
+def pick_gateway(choice: str = "auto") -> str:
+    """The gateway a local run uses: ``"nginx"`` when asked for, or (``auto``) when it is
+    installed; else ``"python"``, the fallback gateway (``services.gateway``). Asking for
+    nginx where it is not installed stops the run with a message."""
+    if choice not in GATEWAYS:
+        raise ValueError(f"unknown gateway {choice!r}; one of {', '.join(GATEWAYS)}")
+    installed = nginx_binary() is not None
+    if choice == "nginx" and not installed:
+        raise SystemExit("--gateway nginx: nginx is not installed (apt-get install nginx)")
+    if choice == "python" or not installed:
+        return "python"
+    return "nginx"
 
 
 def nginx_command(main_conf: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Attachment service: files attached to tasks (SPEC §5)."""
+"""Attachment service: files attached to tasks, their versions, share links and the
+projects' storage quotas."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ def register_jobs(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from services.attachment.attachments.resources import blp as attachments_blp
+    from services.attachment.links.resources import blp as links_blp
+    from services.attachment.usage.resources import blp as usage_blp
+    from services.attachment.versions.resources import blp as versions_blp
 
     api = make_api(app)
     api.register_blueprint(attachments_blp)
+    api.register_blueprint(versions_blp)
+    api.register_blueprint(links_blp)
+    api.register_blueprint(usage_blp)

@@ -31,3 +31,13 @@ class Config(BaseConfig):
         self.ATTACHMENT_DENY_TYPES = env("ATTACHMENT_DENY_TYPES", EXECUTABLE_TYPES, type_list)
         # Empty: every type not denied is allowed.
         self.ATTACHMENT_ALLOW_TYPES = env("ATTACHMENT_ALLOW_TYPES", (), type_list)
+        # What one project's files may take up: every distinct content its versions hold,
+        # counted once.
+        self.PROJECT_STORAGE_QUOTA_MB = env("PROJECT_STORAGE_QUOTA_MB", 1024, int)
+        self.PROJECT_STORAGE_QUOTA_BYTES = self.PROJECT_STORAGE_QUOTA_MB * MIB
+        # Share links: the bounds of expires_in (seconds), and the downloads per link.
+        self.SHARE_LINK_MIN_EXPIRY_SECONDS = env("SHARE_LINK_MIN_EXPIRY_SECONDS", 60, int)
+        self.SHARE_LINK_MAX_EXPIRY_SECONDS = env(
+            "SHARE_LINK_MAX_EXPIRY_SECONDS", 30 * 24 * 3600, int
+        )
+        self.SHARE_LINK_RATE_LIMIT = env("SHARE_LINK_RATE_LIMIT", "30/minute")

@@ -1,6 +1,6 @@
 """Celery jobs of the attachment service (queue ``attachment``): removing the files of
 deleted tasks and projects (and once more after every cached access answer expired),
-and the hourly sweep of stored files no attachment refers to."""
+and the hourly sweep of stored files no blob refers to."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def sweep_deleted(self, envelope: dict[str, Any]) -> None:
 
 @shared_task(name="attachment.sweep_orphan_files")
 def sweep_orphan_files() -> int:
-    """Delete stored files over an hour old that no attachment refers to, and partial
+    """Delete stored files over an hour old that no blob refers to, and partial
     writes as old (hourly, by beat); how many files went."""
     sweep = remove_orphan_files()
     return sweep.removed + sweep.partials

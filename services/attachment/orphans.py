@@ -1,4 +1,4 @@
-"""Removing stored files that no attachment refers to: left by a worker that died
+"""Removing stored files that no blob refers to: left by a worker that died
 between deleting rows and their files, by an upload whose process died after storing
 its file and before committing its row, or (a partial file) while writing it. Files
 younger than an hour are never touched, so an upload still in progress keeps its file."""
@@ -14,7 +14,7 @@ from itertools import islice
 from sqlalchemy import select
 
 from services.attachment.extensions import db
-from services.attachment.models import Attachment
+from services.attachment.models import Blob
 from services.attachment.storage import storage
 from services.common.db import utcnow
 
@@ -38,15 +38,13 @@ def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def remove_orphan_files() -> OrphanSweep:
-    """Delete the stored files over ``MIN_AGE`` old without an attachment row, checking
+    """Delete the stored files over ``MIN_AGE`` old without a blob row, checking
     ``BATCH_SIZE`` keys per query."""
     cutoff = utcnow() - MIN_AGE
     checked = removed = 0
     for batch in _batches(storage().keys(cutoff), BATCH_SIZE):
         referenced = set(
-            db.session.scalars(
-                select(Attachment.storage_key).where(Attachment.storage_key.in_(batch))
-            )
+            db.session.scalars(select(Blob.storage_key).where(Blob.storage_key.in_(batch)))
         )
         # Ends the read: no transaction stays open while files are deleted.
         db.session.commit()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import json, request
+import marshmallow as ma
+from flask import Response, json, jsonify, request
 
 from services.common.errors import abort
 
@@ -19,6 +20,16 @@ def etag_of(representation: Any) -> str:
     """A strong ETag for a JSON-serialisable representation."""
     raw = json.dumps(representation, sort_keys=True, separators=(",", ":"))
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+def with_etag(
+    schema: ma.Schema, obj: Any, status: int = 200, **headers: str
+) -> tuple[Response, int, dict[str, str]]:
+    """A view's answer for ``obj`` with its ``ETag``, the representation dumped once by
+    ``schema`` (the schema the view's ``@blp.response`` documents) for both the body
+    and the tag, instead of once for each."""
+    representation = schema.dump(obj)
+    return jsonify(representation), status, {"ETag": etag_of(representation), **headers}
 
 
 def check_if_match(representation: Any) -> None:

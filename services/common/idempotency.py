@@ -56,7 +56,8 @@ def _scope() -> str:
     return f"user:{principal.id}" if principal else f"anonymous:{request.remote_addr}"
 
 
-def _body_fingerprint() -> str:
+def body_fingerprint() -> str:
+    """The common fingerprint of a request: its method, path and body."""
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(request.path.encode())
@@ -121,7 +122,7 @@ def idempotent(view: Callable) -> Callable:
         key = requested_key()
         if key is None:
             return view(*args, **kwargs)
-        claimed = claim(key, _body_fingerprint())
+        claimed = claim(key, body_fingerprint())
         if isinstance(claimed, Response):
             return claimed
         try:

@@ -6,7 +6,9 @@
   verified yet, are keyed by the client's address, so a made-up token earns no budget;
 - a client address whose tokens keep being refused (``RATELIMIT_REJECTED_TOKENS``) gets
   429 before any more of its unknown tokens are checked (:class:`RejectedTokens`);
-- the credential endpoints take an extra per-IP limit via :func:`auth_limit`.
+- the credential endpoints take an extra per-IP limit via :func:`auth_limit`, and an
+  endpoint may take one counted by its own key via :func:`keyed_limit` (the attachment
+  service's share links: ``SHARE_LINK_RATE_LIMIT`` per link).
 
 The client's address is the one the platform's proxy saw (services.common.proxies).
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,6 +228,12 @@ def make_limiter() -> Limiter:
 def auth_limit(limiter: Limiter):
     """Per-IP limit for credential endpoints (login, register, password reset)."""
     return limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"], key_func=get_remote_address)
+
+
+def keyed_limit(limiter: Limiter, setting: str, key: Callable[[], str]):
+    """An extra limit, read from the setting ``setting``, counted per ``key()`` (for
+    example per share link rather than per caller)."""
+    return limiter.limit(lambda: current_app.config[setting], key_func=key)
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:

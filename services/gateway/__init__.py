@@ -17,6 +17,13 @@ told the address this gateway saw (``X-Forwarded-For``), never a client-supplied
 It runs under gevent workers, like the live stream it passes on: a Server-Sent Events
 response goes out chunk by chunk as it comes, and a WebSocket upgrade is tunnelled (the
 request passed on as it came, then bytes both ways until either side closes).
+
+It is on every request's path when nginx is missing, so forwarding costs as little as
+it can: one urllib3 connection pool per upstream and worker process, made on first use
+and kept (keep-alive connections reused, no per-request session or URL parsing), the
+request body streamed up as it is read (``Content-Length`` kept, or chunked when the
+client sent it chunked; none at all when there is no body), and the answer streamed
+down as it comes, with the upstream's ``Content-Length`` when it sent one.
 """
 
 from __future__ import annotations
@@ -25,20 +32,26 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
+import urllib3
 from flask import Flask, Response, g, request, stream_with_context
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 from werkzeug.exceptions import NotFound
 
 from services.common import errors, logs
 from services.common.config import env
 from services.common.errors import abort
-from services.common.http import http_session
 from services.gateway.routes import load_route_table
 
 DRAIN_LIMIT = 64 * 1024 * 1024
+CHUNK = 64 * 1024
+UPSTREAM_TIMEOUT = urllib3.Timeout(connect=2, read=30)
+# Connections kept per upstream and worker; more are opened when needed (a gevent worker
+# serves many requests at once) and closed after use instead of waiting for a free one.
+POOL_SIZE = 64
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -86,7 +99,8 @@ def create_app() -> Flask:
 
     @app.before_request
     def _limit_body() -> None:
-        limit = upload_limit if request.path.endswith("/attachments") else 1024 * 1024
+        uploading = request.path.endswith(("/attachments", "/versions"))
+        limit = upload_limit if uploading else 1024 * 1024
         length = request.content_length or 0
         if length > limit:
             if length <= DRAIN_LIMIT:
@@ -203,35 +217,99 @@ def _tunnel(address: str, path: str) -> Any:
     return _Tunnelled()
 
 
+_pools: dict[tuple[int, str], urllib3.HTTPConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def upstream_pool(address: str) -> urllib3.HTTPConnectionPool:
+    """This process's keep-alive connection pool to ``address`` (``host:port``), made
+    on first use (and again after a fork: a child never shares its parent's sockets)."""
+    key = (os.getpid(), address)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                host, _, port = address.rpartition(":")
+                pool = urllib3.HTTPConnectionPool(
+                    host, int(port), maxsize=POOL_SIZE, block=False, timeout=UPSTREAM_TIMEOUT
+                )
+                for stale in [k for k in _pools if k[0] != key[0]]:
+                    del _pools[stale]
+                _pools[key] = pool
+    return pool
+
+
+def _request_body() -> tuple[Any, bool]:
+    """What to send upstream as the body, and whether to send it chunked: the client's
+    body as a stream (its ``Content-Length`` is passed on), its chunked body chunk by
+    chunk, or nothing."""
+    if request.content_length is not None:
+        return (request.stream if request.content_length else None), False
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # (gunicorn marks every request's input terminated, with a body or not.)
+        stream = request.stream
+        return iter(lambda: stream.read(CHUNK), b""), True
+    return None, False
+
+
+def _relay(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """The upstream's answer as it comes; its connection back to the pool when read to
+    the end, closed when the client went away first."""
+    complete = False
+    try:
+        yield from upstream.stream(CHUNK, decode_content=False)
+        complete = True
+    finally:
+        if not complete:
+            upstream.close()
+        upstream.release_conn()
+
+
 def _forward(address: str, path: str) -> Response:
     headers = _forwarded_headers()
-    url = f"http://{address}{_target(path)}"
+    body, chunked = _request_body()
+    if body is not None and not chunked:
+        headers["Content-Length"] = str(request.content_length)
     try:
-        upstream = http_session().request(
+        upstream = upstream_pool(address).urlopen(
             request.method,
-            url,
+            _target(path),
+            body=body,
             headers=headers,
-            data=request.stream,
-            stream=True,
-            allow_redirects=False,
-            timeout=(2, 30),
+            chunked=chunked,
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=False,
         )
-    except requests.ConnectionError:
+    except ReadTimeoutError:
+        abort(504, "The service did not answer in time.", code="service_unavailable")
+    except (HTTPError, OSError):
+        # Refused, reset, or no connection within the connect timeout.
         abort(
             503,
             "The service is unavailable; try again shortly.",
             code="service_unavailable",
             headers={"Retry-After": "5"},
         )
-    except requests.Timeout:
-        abort(504, "The service did not answer in time.", code="service_unavailable")
     response_headers = [
         (k, v)
-        for k, v in upstream.raw.headers.items()
+        for k, v in upstream.headers.items()
         if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
     ]
+    length = upstream.headers.get("Content-Length")
+    if length is not None and "Transfer-Encoding" not in upstream.headers:
+        # Passed on as nginx does: the answer goes out as is, not re-framed in chunks.
+        response_headers.append(("Content-Length", length))
+    if request.method == "HEAD" or upstream.status in (204, 304) or upstream.status < 200:
+        # No body will be read: the connection goes back to the pool right away.
+        upstream.drain_conn()
+        upstream.release_conn()
+        return Response(iter(()), status=upstream.status, headers=response_headers)
     return Response(
-        stream_with_context(upstream.raw.stream(64 * 1024, decode_content=False)),
-        status=upstream.status_code,
+        stream_with_context(_relay(upstream)),
+        status=upstream.status,
         headers=response_headers,
     )

@@ -52,6 +52,7 @@ def test_upload_list_and_download_byte_identical_with_safe_headers(
         "sha256": sha256,
         "uploaded_by": people.member.id,
         "created_at": attachment["created_at"],
+        "version": 1,
         "download_url": f"/api/attachments/{attachment['id']}/download",
     }
     [on_disk] = stored_files()

@@ -139,8 +139,9 @@ def seed(source: dict) -> None:
     )
     execute(
         urls["project-task"],
-        "INSERT INTO projects (name, status, priority, owner_id, created_at, updated_at)"
-        f" VALUES ('Launch', 'active', 'high', 1, '{NOW}', '{NOW}')",
+        "INSERT INTO projects (name, status, priority, visibility, is_template, owner_id,"
+        " created_at, updated_at) VALUES ('Launch', 'active', 'high', 'private', false, 1,"
+        f" '{NOW}', '{NOW}')",
         "INSERT INTO project_members (project_id, user_id, role, created_at, updated_at)"
         f" VALUES (1, 1, 'owner', '{NOW}', '{NOW}')",
         "INSERT INTO tasks (project_id, title, status, priority, reporter_id, created_at,"

@@ -105,8 +105,27 @@ def test_app_healthchecks_use_the_console_commands_not_curl(services):
 
 
 def test_no_depends_on_conditions(services):
+    # `docker stack config` refuses the long form ("services.x.depends_on must be a
+    # list"): the entrypoint's bounded wait for the database does what service_healthy
+    # would (test_entrypoint.py).
     for name, service in services.items():
         assert isinstance(service.get("depends_on", []), list), name
+
+
+def test_every_process_starts_after_the_backing_services_it_uses(services):
+    """compose and podman-compose start PostgreSQL and Redis first (Swarm ignores the
+    order; the entrypoint waits either way)."""
+    image = "${REGISTRY:-localhost}/taskplatform:${TAG:-latest}"
+    for name, service in services.items():
+        if service["image"] != image:
+            continue
+        environment = service["environment"]
+        wanted = set()
+        if "DATABASE_URL" in environment or "USER_DATABASE_URL" in environment:
+            wanted.add("postgres")
+        if name not in {"migrate", "backup", "restore"}:
+            wanted.add("redis")
+        assert set(service.get("depends_on", [])) == wanted, name
 
 
 def test_nginx_is_the_only_public_port(services):

@@ -6,9 +6,12 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,6 +19,7 @@ from sqlalchemy import create_engine, text
 from scripts import stack
 from scripts.toolkit.processes import Process, free_port
 from services.common.config import database_url as sqlalchemy_url
+from tests.support.backing import POSTGRES_URL
 
 ENTRYPOINT = stack.REPO / "scripts" / "docker-entrypoint"
 
@@ -94,6 +98,99 @@ def test_database_wait_is_bounded():
     assert result.returncode == 1
     assert "not reachable" in result.stderr
     assert time.monotonic() - started < 15
+
+
+def test_a_name_that_does_not_resolve_yet_is_waited_for_within_the_bound():
+    """What podman's DNS answers before it knows the database's container: waited for
+    like a refused connection, then a clear failure once DB_WAIT_SECONDS ran out."""
+    started = time.monotonic()
+    url = "postgresql://user_service@postgres.invalid:5432/user_service_db"
+    result = run("flask", "--version", env={"DATABASE_URL": url, "DB_WAIT_SECONDS": "3"})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert 'could not translate host name "postgres.invalid"' in result.stderr
+    assert "waiting for postgres.invalid:5432/user_service_db" in result.stderr
+    assert "not reachable after 3s" in result.stderr
+    assert 3 <= elapsed < 20
+
+
+def test_the_wait_ends_when_the_database_arrives(backing):
+    """PostgreSQL reachable only after a few seconds (a port that opens late, forwarded
+    to the real server): the role starts then, without failing."""
+    if not backing.postgres:
+        pytest.skip("needs PostgreSQL")
+    server = urlsplit(POSTGRES_URL)
+    port = free_port()
+    opened = threading.Event()
+
+    def forward_later() -> None:
+        time.sleep(3)
+        with socket.create_server(("127.0.0.1", port)) as listener:
+            opened.set()
+            listener.settimeout(30)
+            for _ in range(4):  # the wait's connection, then the role's own
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    return
+                upstream = socket.create_connection((server.hostname, server.port or 5432))
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=forward_later, daemon=True).start()
+    url = urlunsplit(server._replace(netloc=f"{server.username or 'postgres'}@127.0.0.1:{port}"))
+    started = time.monotonic()
+    result = run(
+        "python", "-c", "print('started')", env={"DATABASE_URL": url, "DB_WAIT_SECONDS": "30"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "started"
+    assert opened.is_set() and time.monotonic() - started >= 3
+    assert "waiting for 127.0.0.1" in result.stderr and "Connection refused" in result.stderr
+
+
+def pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        target.close()
+
+
+def test_a_mistake_no_wait_mends_fails_at_once(backing):
+    if not backing.postgres:
+        pytest.skip("needs PostgreSQL")
+    url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/no_such_database_here"))
+    started = time.monotonic()
+    result = run("flask", "--version", env={"DATABASE_URL": url, "DB_WAIT_SECONDS": "60"})
+    assert result.returncode == 1
+    assert "refused the connection" in result.stderr and "does not exist" in result.stderr
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize(
+    "error,waits",
+    [
+        (
+            'could not translate host name "postgres" to address: Temporary failure in name resolution',
+            True,
+        ),
+        ('could not translate host name "postgres" to address: Name or service not known', True),
+        (
+            'connection to server at "postgres" (10.89.0.2), port 5432 failed: Connection refused',
+            True,
+        ),
+        ("FATAL: the database system is starting up", True),
+        ("timeout expired", True),
+        ("FATAL: sorry, too many clients already", True),
+        ('FATAL: password authentication failed for user "user_service"', False),
+        ('FATAL: database "user_service_db" does not exist', False),
+    ],
+)
+def test_which_errors_mean_not_ready_yet(entrypoint, error, waits):
+    assert entrypoint.not_ready_yet(error) is waits
 
 
 def test_other_commands_run_as_given():

@@ -220,3 +220,40 @@ def test_migration_job_and_data_services(resources, compose):
     postgres = resources[("StatefulSet", "postgres")]
     assert pod_spec(postgres)["containers"][0]["image"] == compose["postgres"]["image"]
     assert resources[("StatefulSet", "redis")]["spec"]["replicas"] == 1
+
+
+def test_config_map_names_every_process_compose_does(resources, compose):
+    """Each *_SERVICE_URL of the compose settings, the live stream's included, with the
+    same Service name and port."""
+    config = resources[("ConfigMap", "taskplatform-config")]["data"]
+    urls = {k: v for k, v in compose["user"]["environment"].items() if k.endswith("_SERVICE_URL")}
+    assert "NOTIFICATION_STREAM_SERVICE_URL" in urls
+    assert {k: v for k, v in config.items() if k.endswith("_SERVICE_URL")} == urls
+
+
+def test_the_stream_has_its_process_and_an_unbuffered_route(resources):
+    deployment = resources[("Deployment", "notification-stream")]
+    container = app_container(deployment)
+    assert container["args"] == ["stream"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == "5008"
+    assert resources[("Service", "notification-stream")]["spec"]["ports"][0]["port"] == 5008
+    assert resources[("HorizontalPodAutoscaler", "notification-stream")]["spec"]["minReplicas"] >= 2
+    # The Ingress in front of nginx neither buffers the stream nor cuts it after 60 s.
+    ingress = resources[("Ingress", "taskplatform-stream")]
+    [rule] = ingress["spec"]["rules"]
+    [path] = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/api/stream", "Prefix")
+    assert path["backend"]["service"]["name"] == "nginx"
+    settings = ingress["metadata"]["annotations"]
+    assert settings["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(settings["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    # ... and nginx (the same nginx/ files) sends it to the stream's upstream unbuffered.
+    routes = (REPO / "nginx" / "routes.conf").read_text()
+    assert re.search(r"~\^/api/stream\(/\|\$\)\s+notification_stream;", routes)
+    server = (REPO / "nginx" / "server.conf").read_text()
+    sse = re.search(r"location = /api/stream \{(.*?)\}", server, re.S).group(1)
+    assert "proxy_buffering off;" in sse and "proxy_read_timeout 1h;" in sse

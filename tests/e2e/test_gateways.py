@@ -9,7 +9,9 @@ import json
 import os
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -100,6 +102,13 @@ def test_route_table_sends_each_path_to_its_owner():
         "/api/comments/2": "comment",
         "/api/tasks/7/attachments": "attachment",
         "/api/attachments/9/download": "attachment",
+        "/api/attachments/9/versions/2/restore": "attachment",
+        "/api/attachments/9/links/3": "attachment",
+        "/api/files/shared/AbC-x_9": "attachment",
+        "/api/files/shared": None,
+        "/api/files/shared/a/b": None,
+        "/api/projects/1/storage": "attachment",
+        "/api/projects/1/storage/x": "project_task",
         "/api/notifications/unread-count": "notification",
         "/api/notifications/user/4": "notification",
         "/api/webhooks/1/deliveries": "notification",
@@ -232,6 +241,81 @@ def test_gateways_forward_other_paths_as_sent(gateway, recorder, target):
     status, _, body = send(gateway, target)
     assert status == 200, body
     assert recorder.targets == [target]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_gateways_pass_bodies_through_both_ways(gateway, recorder, chunked):
+    body = b'{"body": "' + b"x" * 200_000 + b'"}'
+    headers = {"Content-Type": "application/json"}
+    connection = http.client.HTTPConnection(*gateway, timeout=10)
+    recorder.bodies.clear()
+    try:
+        if chunked:
+            parts = iter([body[:70_000], body[70_000:]])
+            headers["Transfer-Encoding"] = "chunked"
+            connection.request("POST", "/api/tasks/7/comments", parts, headers, encode_chunked=True)
+        else:
+            connection.request("POST", "/api/tasks/7/comments", body, headers)
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    assert recorder.bodies == [body]
+    # The upstream's answer as it sent it: its length, not re-framed in chunks.
+    assert answer == b"{}" and response.getheader("Content-Length") == "2"
+    assert response.getheader("Transfer-Encoding") is None
+
+
+def test_python_gateway_reuses_its_upstream_connections(tmp_path):
+    """One pooled keep-alive connection per upstream serves request after request."""
+    peers: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.do_HEAD()
+            self.wfile.write(b"{}")
+
+        def do_HEAD(self) -> None:
+            peers.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            peers.append(self.client_address[1])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = free_port()
+    addresses = {name: f"127.0.0.1:{server.server_port}" for name in upstream_ports()}
+    command, env = stack.python_gateway_command(port, addresses)
+    process = Process(
+        "gateway", command, {**os.environ, **env, "WEB_CONCURRENCY": "1"}, tmp_path / "gw", port
+    )
+    process.start(wait_path=None)
+    try:
+        client = ApiClient(f"http://127.0.0.1:{port}")
+        statuses = [client.get("/api/users/me").status_code for _ in range(10)]
+        heads = [client.request("HEAD", "/api/users/me") for _ in range(5)]
+        statuses += [client.delete("/api/users/me").status_code for _ in range(5)]
+        statuses += [client.get("/api/users/me").status_code for _ in range(5)]
+    finally:
+        process.stop()
+        server.shutdown()
+    assert statuses == [200] * 10 + [204] * 5 + [200] * 5
+    assert [(h.status_code, h.headers["Content-Length"], h.content) for h in heads] == [
+        (200, "2", b"")
+    ] * 5
+    assert len(peers) == 25 and len(set(peers)) == 1, peers
 
 
 def test_gateways_answer_a_malformed_chunked_body_with_400(gateway, recorder):

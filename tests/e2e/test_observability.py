@@ -89,8 +89,10 @@ def test_backlog_queue_and_heartbeats_come_from_the_running_platform(platform, a
 def test_scrape_configs_reach_every_service_on_its_port(variant, prefix):
     config = yaml.safe_load((PROMETHEUS / f"{variant}.yml").read_text())
     jobs = {job["job_name"]: job["dns_sd_configs"] for job in config["scrape_configs"]}
-    assert set(jobs) == set(stack.SERVICES)
-    for name, info in stack.SERVICES.items():
+    # Every process serving /metrics: the seven services and the live stream.
+    processes = {**stack.SERVICES, stack.STREAM.name: stack.STREAM}
+    assert set(jobs) == set(processes)
+    for name, info in processes.items():
         [sd] = jobs[name]
         assert sd["names"] == [prefix + name]
         assert sd["port"] == info.port

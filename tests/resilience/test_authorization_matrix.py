@@ -6,7 +6,7 @@ never called) is called by each of ten callers against real resources made for t
 test: a workspace of the workspace owner with a workspace admin and a workspace member;
 in it (put there by a global admin, visible to the workspace) a project with a viewer,
 a member and a project admin, a task related to another, a comment and an attachment
-of the member, the member's notification, the owner's webhook, an admin's template,
+of the member (with a share link of theirs), the member's notification, the owner's webhook, an admin's template,
 the owner's report and schedule. ``MATRIX`` below is the expected status of every
 cell, written from SPEC §2-§9 and §16:
 
@@ -174,6 +174,18 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/attachments/{attachment_id}"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("DELETE", "/api/attachments/{attachment_id}"):       (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
     ("GET", "/api/attachments/{attachment_id}/download"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    # versions, share links and storage: members upload, restore and share; anyone who
+    # sees the file reads its versions; global admins list and revoke links as moderators;
+    # the shared download needs no account at all
+    ("GET", "/api/attachments/{attachment_id}/versions"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/attachments/{attachment_id}/versions"): (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("GET", "/api/attachments/{attachment_id}/versions/{number}/download"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/attachments/{attachment_id}/versions/{number}/restore"): (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("GET", "/api/attachments/{attachment_id}/links"):    (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
+    ("POST", "/api/attachments/{attachment_id}/links"):   (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
+    ("DELETE", "/api/attachments/{attachment_id}/links/{link_id}"): (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    ("GET", "/api/files/shared/{token}"):                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/projects/{project_id}/storage"):        (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     # notification service (SPEC §7): the notification is the member's, the webhook the owner's
     ("GET", "/api/notifications"):                        (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/notifications/user/{user_id}"):         (401, 403, 403, 200, 403, 403, 200, 403, 403, 403),
@@ -229,6 +241,7 @@ PUBLIC = {
     ("GET", "/api/auth/oidc/providers"),
     ("GET", "/api/auth/oidc/{provider}/login"),
     ("GET", "/api/auth/oidc/{provider}/callback"),
+    ("GET", "/api/files/shared/{token}"),
 }
 PROJECT_SCOPED_PARAMS = {
     "project_id",
@@ -323,6 +336,10 @@ class World:
     def attachment(self) -> int:
         path = f"/api/tasks/{self.ids['task_id']}/attachments"
         return self.created("member", path, files=upload())["id"]
+
+    def share_link(self) -> dict:
+        path = f"/api/attachments/{self.ids['attachment_id']}/links"
+        return self.created("member", path, json={"expires_in": 3600})
 
     def template(self) -> int:
         return self.created("admin", "/api/notification-templates", json=template_body())["id"]
@@ -438,6 +455,7 @@ BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
     ("PATCH", "/api/time-entries/{entry_id}"): lambda w, a: {"note": "Matrix"},
     ("POST", "/api/timer"): lambda w, a: {"task_id": w.ids["task_id"]},
     ("POST", "/api/tasks/{task_id}/comments"): lambda w, a: {"content": "Me too"},
+    ("POST", "/api/attachments/{attachment_id}/links"): lambda w, a: {"expires_in": 600},
     ("PUT", "/api/comments/{comment_id}"): lambda w, a: {"content": "Edited"},
     ("PATCH", "/api/comments/{comment_id}"): lambda w, a: {"content": "Edited again"},
     ("PUT", "/api/notifications/preferences"): lambda w, a: {
@@ -454,6 +472,12 @@ BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
     ("PATCH", "/api/webhooks/{webhook_id}"): lambda w, a: {"description": "Matrix"},
     ("POST", "/api/reports"): lambda w, a: report_body(w),
     ("POST", "/api/report-schedules"): lambda w, a: schedule_body(w),
+}
+
+# Operations that take a multipart upload.
+UPLOADS = {
+    ("POST", "/api/tasks/{task_id}/attachments"),
+    ("POST", "/api/attachments/{attachment_id}/versions"),
 }
 
 # Path parameters that are not the world's defaults.
@@ -537,6 +561,9 @@ FRESH: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("DELETE", "/api/time-entries/{entry_id}"): lambda w: {"entry_id": w.time_entry()},
     ("DELETE", "/api/comments/{comment_id}"): lambda w: {"comment_id": w.comment()},
     ("DELETE", "/api/attachments/{attachment_id}"): lambda w: {"attachment_id": w.attachment()},
+    ("DELETE", "/api/attachments/{attachment_id}/links/{link_id}"): lambda w: {
+        "link_id": w.share_link()["id"]
+    },
     ("DELETE", "/api/notification-templates/{template_id}"): lambda w: {
         "template_id": w.template()
     },
@@ -607,6 +634,8 @@ def world(platform, admin) -> World:
         world.ids["comment_id"] = world.comment()
     if "attachment" in world.built:
         world.ids["attachment_id"] = world.attachment()
+        world.ids["number"] = 1
+        world.ids["token"] = world.share_link()["token"]
     if "notification" in world.built:
         world.ids["webhook_id"] = world.webhook()
         world.ids["template_id"] = world.template()
@@ -664,7 +693,7 @@ def play(world: World, method: str, path: str, caller: str) -> int:
         kwargs["json"] = body
     if key in QUERIES:
         kwargs["params"] = QUERIES[key](world)
-    if key == ("POST", "/api/tasks/{task_id}/attachments"):
+    if key in UPLOADS:
         kwargs["files"] = upload()
     token = account.access_token if account else None
     if key in SESSION_ENDING and account and not personal_token:

@@ -28,6 +28,10 @@ PLATFORM_SETTINGS = {
     "CELERY_VISIBILITY_TIMEOUT": "15",
     # Stream tickets expire in 2 s (production: 60), so a test can see one expire.
     "STREAM_TICKET_SECONDS": "2",
+    # Share links may last 1 s (production: at least 60), so a test can see one expire;
+    # a project may store 2 MB (production: 1024), so a test can pass the quota.
+    "SHARE_LINK_MIN_EXPIRY_SECONDS": "1",
+    "PROJECT_STORAGE_QUOTA_MB": "2",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_input_stream
 
 from scripts.toolkit.processes import free_port
 
@@ -176,14 +177,17 @@ class ProjectTaskStandIn:
 @dataclass
 class TargetRecorder:
     """An upstream for gateway tests: answers 200 to anything and keeps each request
-    target exactly as it arrived (path and query, still percent-encoded)."""
+    target exactly as it arrived (path and query, still percent-encoded), and each
+    request body as it arrived (de-chunked)."""
 
     url: str = ""
     targets: list[str] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
     _server: Any = None
 
     def __call__(self, environ, start_response):
         self.targets.append(environ["REQUEST_URI"])
+        self.bodies.append(get_input_stream(environ).read())
         return Response("{}", mimetype="application/json")(environ, start_response)
 
     def close(self) -> None:

@@ -14,8 +14,12 @@ PROBLEM = "application/problem+json"
 
 
 def events_of(database, event_type: str) -> list[dict]:
+    """The payloads of the events of a type, oldest first (by id: the relay's update of
+    a published row may move it in the table, so storage order is no order)."""
     with database() as session:
-        rows = session.scalars(select(OutboxEvent).where(OutboxEvent.type == event_type))
+        rows = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == event_type).order_by(OutboxEvent.id)
+        )
         return [row.payload for row in rows]
 
 

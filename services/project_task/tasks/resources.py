@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
 from services.common.auth import Principal, current_principal, require_auth
-from services.common.concurrency import check_if_match, etag_of
+from services.common.concurrency import check_if_match, with_etag
 from services.common.db import utcnow
 from services.common.errors import abort
 from services.common.idempotency import idempotent
@@ -41,7 +41,7 @@ _schema = TaskSchema()
 
 
 def _with_etag(task: Task, status: int = 200, **headers: str):
-    return task, status, {"ETag": etag_of(_schema.dump(task)), **headers}
+    return with_etag(_schema, task, status, **headers)
 
 
 def _page(query, args: dict):
