@@ -118,6 +118,10 @@ SERVICES: dict[str, ServiceInfo] = {
                 "task.relation_removed",
                 "comment.created",
                 "comment.mentioned",
+                "comment.replied",
+                # Webhooks only (no in-app notice): reactions on comments.
+                "comment.reaction_added",
+                "comment.reaction_removed",
                 "report.completed",
                 "report.failed",
                 "user.password_reset_requested",

@@ -164,6 +164,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("PUT", "/api/comments/{comment_id}"):                (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
     ("PATCH", "/api/comments/{comment_id}"):              (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
     ("DELETE", "/api/comments/{comment_id}"):             (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    # threads and reactions (docs/services.md): readers read a thread; members and up react
+    ("GET", "/api/comments/{comment_id}/replies"):        (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/comments/{comment_id}/reactions/{reaction}"):    (401, 404, 403, 200, 200, 200, 403, 200, 200, 403),
+    ("DELETE", "/api/comments/{comment_id}/reactions/{reaction}"): (401, 404, 403, 204, 204, 204, 403, 204, 204, 403),
     # attachment service (docs/services.md)
     ("GET", "/api/tasks/{task_id}/attachments"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/tasks/{task_id}/attachments"):         (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
@@ -477,7 +481,7 @@ UPLOADS = {
 }
 
 # Path parameters that are not the world's defaults.
-PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
+PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int | str]]] = {
     ("GET", "/api/users/{user_id}"): lambda w: {"user_id": w.accounts["owner"].id},
     ("GET", "/api/admin/users/{user_id}"): lambda w: {"user_id": w.accounts["other"].id},
     ("PATCH", "/api/admin/users/{user_id}"): lambda w: {"user_id": w.accounts["other"].id},
@@ -492,6 +496,8 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"): lambda w: {
         "user_id": w.accounts["owner"].id
     },
+    ("PUT", "/api/comments/{comment_id}/reactions/{reaction}"): lambda w: {"reaction": "heart"},
+    ("DELETE", "/api/comments/{comment_id}/reactions/{reaction}"): lambda w: {"reaction": "heart"},
     ("GET", "/api/auth/oidc/{provider}/login"): lambda w: {"provider": "mock"},
     ("GET", "/api/auth/oidc/{provider}/callback"): lambda w: {"provider": "mock"},
     ("GET", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w: {
