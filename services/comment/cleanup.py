@@ -1,5 +1,5 @@
 """Removing the comments of a deleted task or project (``task.deleted`` and
-``project.deleted`` events, SPEC §5 and §6)."""
+``project.deleted`` events, docs/services.md and docs/events.md)."""
 
 from __future__ import annotations
 

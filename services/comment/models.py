@@ -1,4 +1,4 @@
-"""Comments on tasks (SPEC §5), their threads and reactions (SPEC §13), with the
+"""Comments on tasks, their threads and reactions (docs/services.md), with the
 outbox, idempotency and consumer tables.
 
 Task and project ids belong to the project-task service and user ids to the user

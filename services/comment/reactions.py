@@ -1,4 +1,4 @@
-"""Reactions on comments (SPEC §13): the fixed set, and the per-caller summary a page of
+"""Reactions on comments (docs/services.md): the fixed set, and the per-caller summary a page of
 comments shows, counted in one grouped query per page (never one per comment)."""
 
 from __future__ import annotations

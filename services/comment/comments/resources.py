@@ -1,4 +1,4 @@
-"""Comments: a task's comments, one comment, a thread's replies and reactions (SPEC §5
+"""Comments: a task's comments, one comment, a thread's replies and reactions (docs/services.md
 and §13).
 
 Anyone who can see the task reads its comments; members and up write them, reply and
