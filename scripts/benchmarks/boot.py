@@ -90,6 +90,40 @@ def stream_command(port: int, workers: str) -> tuple[list[str], dict[str, str]]:
     return stack.stream_command(port), {}
 
 
+def spawn_processes(
+    supervisor: Supervisor,
+    workdir: Path,
+    services: list,
+    env: dict[str, str],
+    envs: dict[str, dict[str, str]],
+    ports: dict[str, int],
+    result: Stack,
+    stream: tuple[list[str], dict[str, str]] | None,
+) -> None:
+    """Every service under gunicorn (each with its own metrics directory), the stream
+    (``stream``: its command and extra settings; None leaves it out, its port in
+    ``ports``), the Celery workers on their services' settings, and beat."""
+    for service in services:
+        metrics_dir = workdir / "prometheus" / service.package
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        envs[service.name]["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        command = stack.gunicorn_command(service, ports[service.name])
+        supervisor.spawn(service.name, command, envs[service.name], ports[service.name])
+    if stream is not None:
+        command, extra = stream
+        metrics_dir = workdir / "prometheus" / "stream"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        stream_env = {**env, **extra, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        supervisor.spawn(STREAM.name, command, stream_env, ports[STREAM.name])
+        result.urls[STREAM.name] = f"http://127.0.0.1:{ports[STREAM.name]}"
+    for service in stack.built_workers():
+        worker_env = {
+            k: v for k, v in envs[service.name].items() if k != "PROMETHEUS_MULTIPROC_DIR"
+        }
+        supervisor.spawn(f"{service.name}-worker", stack.worker_command(service), worker_env)
+    supervisor.spawn("beat", stack.beat_command(workdir / "celerybeat-schedule"), env)
+
+
 def boot(
     workdir: Path, supervisor: Supervisor, server: str, run_id: str, stream_workers: str = "gevent"
 ) -> Stack:
@@ -115,28 +149,9 @@ def boot(
         print(f"  migrating {service.name} ...", flush=True)
         stack.migrate(service, envs[service.name])
 
-    for service in services:
-        metrics_dir = workdir / "prometheus" / service.package
-        metrics_dir.mkdir(parents=True, exist_ok=True)
-        envs[service.name]["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        command = stack.gunicorn_command(service, ports[service.name])
-        supervisor.spawn(service.name, command, envs[service.name], ports[service.name])
     ports[STREAM.name] = free_port()
-    command, extra = stream_command(ports[STREAM.name], stream_workers)
-    stream_env = {
-        **env,
-        **extra,
-        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus" / "stream"),
-    }
-    (workdir / "prometheus" / "stream").mkdir(parents=True, exist_ok=True)
-    supervisor.spawn(STREAM.name, command, stream_env, ports[STREAM.name])
-    result.urls[STREAM.name] = f"http://127.0.0.1:{ports[STREAM.name]}"
-    for service in stack.built_workers():
-        worker_env = {
-            k: v for k, v in envs[service.name].items() if k != "PROMETHEUS_MULTIPROC_DIR"
-        }
-        supervisor.spawn(f"{service.name}-worker", stack.worker_command(service), worker_env)
-    supervisor.spawn("beat", stack.beat_command(workdir / "celerybeat-schedule"), env)
+    stream = stream_command(ports[STREAM.name], stream_workers)
+    spawn_processes(supervisor, workdir, services, env, envs, ports, result, stream)
     addresses = nginx.loopback_addresses(
         {**{s.package: ports[s.name] for s in services}, "notification_stream": ports[STREAM.name]}
     )

@@ -34,6 +34,7 @@ from scripts.benchmarks.boot import (
     Stack,
     base_environment,
     process_families,
+    spawn_processes,
 )
 from scripts.benchmarks.figures import Row, render_cpu, render_table
 from scripts.benchmarks.phases import P4_QUERY, Plan
@@ -70,26 +71,11 @@ def boot_embedded(workdir: Path, supervisor: Supervisor, gateway: str) -> tuple[
         }
         print(f"  migrating {service.name} (SQLite) ...", flush=True)
         stack.migrate(service, envs[service.name])
-    for service in services:
-        metrics_dir = workdir / "prometheus" / service.package
-        metrics_dir.mkdir(parents=True, exist_ok=True)
-        envs[service.name]["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        command = stack.gunicorn_command(service, ports[service.name])
-        supervisor.spawn(service.name, command, envs[service.name], ports[service.name])
+    stream = None
     if stack.stream_built(services):
         ports[STREAM.name] = free_port()
-        metrics_dir = workdir / "prometheus" / "stream"
-        metrics_dir.mkdir(parents=True, exist_ok=True)
-        stream_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        command = stack.stream_command(ports[STREAM.name])
-        supervisor.spawn(STREAM.name, command, stream_env, ports[STREAM.name])
-        result.urls[STREAM.name] = f"http://127.0.0.1:{ports[STREAM.name]}"
-    for service in stack.built_workers():
-        worker_env = {
-            k: v for k, v in envs[service.name].items() if k != "PROMETHEUS_MULTIPROC_DIR"
-        }
-        supervisor.spawn(f"{service.name}-worker", stack.worker_command(service), worker_env)
-    supervisor.spawn("beat", stack.beat_command(workdir / "celerybeat-schedule"), env)
+        stream = (stack.stream_command(ports[STREAM.name]), {})
+    spawn_processes(supervisor, workdir, services, env, envs, ports, result, stream)
 
     addresses = nginx.loopback_addresses(
         {

@@ -1,4 +1,4 @@
-"""scripts/bench's verdicts: the targets of SPEC §11, the rows of its table, and where
+"""scripts/bench's verdicts: the targets of docs/testing.md, the rows of its table, and where
 the results are written."""
 
 from __future__ import annotations

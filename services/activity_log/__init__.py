@@ -1,4 +1,4 @@
-"""Activity-log service: the audit trail of every event, its feed, stats and export (SPEC §8)."""
+"""Activity-log service: the audit trail of every event, its feed, stats and export (docs/services.md)."""
 
 from __future__ import annotations
 

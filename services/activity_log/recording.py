@@ -1,4 +1,4 @@
-"""Turning event envelopes (SPEC §6) into activity entries.
+"""Turning event envelopes (docs/events.md) into activity entries.
 
 Nothing secret is stored: any key in ``data`` or ``changes`` whose name contains
 "token", "password" or "secret" (at any depth) has its value replaced by ``[redacted]``,

@@ -1,4 +1,4 @@
-"""Retention (SPEC §8): entries older than ``LOG_RETENTION_DAYS`` are deleted in batches,
+"""Retention (docs/services.md): entries older than ``LOG_RETENTION_DAYS`` are deleted in batches,
 each batch's counts merged into the daily summaries in the same transaction as the delete,
 so a count is never lost and never counted twice."""
 

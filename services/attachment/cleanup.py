@@ -1,5 +1,5 @@
 """Removing the files of a deleted task or project (``task.deleted`` and
-``project.deleted`` events, SPEC §5 and §6).
+``project.deleted`` events, docs/services.md and docs/events.md).
 
 The rows (attachments, their versions and share links, and the blobs no version refers
 to any more) go in the consumer's transaction; the files only after it committed, so a

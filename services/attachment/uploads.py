@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from werkzeug.datastructures import FileStorage
 
 from services.attachment.blobs import lock_project, project_holds, project_usage
@@ -67,6 +67,43 @@ def fingerprint(filename: str, sha256: str) -> str:
     (the common fingerprint reads the whole body, which an upload streams to storage)."""
     raw = "\n".join((request.method, request.path, filename, sha256))
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def keep_upload(
+    stored: StoredFile,
+    filename: str,
+    write: Callable[[], tuple[Any, bool]],
+    respond: Callable[[Any], Response],
+) -> Response:
+    """The end of every upload, once its bytes are stored: the ``Idempotency-Key``
+    claimed (a replay answers the first response), ``write()`` adds the rows and returns
+    (what it made, whether the bytes were held already), commit. Whatever fails removes
+    the stored copy and releases the key; a duplicate's copy goes after the commit. The
+    response (``respond(made)``) is remembered for a replay."""
+    key = idempotency.requested_key()
+    record_id = None
+    try:
+        if key is not None:
+            claimed = idempotency.claim(key, fingerprint(filename, stored.sha256))
+            if isinstance(claimed, Response):
+                storage().delete(stored.key)
+                return claimed
+            record_id = claimed
+        made, duplicate = write()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage().delete(stored.key)
+        if record_id is not None:
+            idempotency.release(record_id)
+        raise
+    if duplicate:
+        # The bytes were stored already: this copy is not needed.
+        storage().delete(stored.key)
+    response = respond(made)
+    if record_id is not None:
+        idempotency.remember(record_id, response)
+    return response
 
 
 def refuse_over_quota(usage: int, quota: int) -> NoReturn:

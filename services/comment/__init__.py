@@ -1,4 +1,4 @@
-"""Comment service: comments on tasks, with @mentions (SPEC §5)."""
+"""Comment service: comments on tasks, with @mentions (docs/services.md)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def celery_settings(broker_url: str) -> dict[str, Any]:
-    """The platform's Celery settings (SPEC §6)."""
+    """The platform's Celery settings (docs/events.md)."""
     transport = {
         # A job whose worker died unacknowledged is redelivered after this long.
         "visibility_timeout": env("CELERY_VISIBILITY_TIMEOUT", 3600, int),

@@ -7,7 +7,7 @@ does not know (a producer may add one first) and needs every field it declares u
 the field says otherwise, so a consumer never indexes a key that is not there. The
 report figures are in :mod:`services.common.report_contract`.
 
-The event envelope (SPEC §6) is here too: :func:`services.common.events.build_envelope`
+The event envelope (docs/events.md) is here too: :func:`services.common.events.build_envelope`
 dumps it with :class:`EnvelopeSchema`, every consumer loads it with the same schema
 (:func:`services.common.consumers.parse_envelope`).
 """
@@ -70,6 +70,9 @@ EVENT_TYPES = (
     "comment.mentioned",
     "comment.updated",
     "comment.deleted",
+    "comment.replied",
+    "comment.reaction_added",
+    "comment.reaction_removed",
     "attachment.uploaded",
     "attachment.deleted",
     "attachment.version_uploaded",

@@ -60,7 +60,7 @@ def build_envelope(
     data: dict[str, Any] | None = None,
     changes: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
-    """The event envelope of SPEC §6, dumped with its contract."""
+    """The event envelope of docs/events.md, dumped with its contract."""
     entity_type, entity_id = entity
     return _envelope_schema.dump(
         {

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` support for creates (SPEC §2).
+"""``Idempotency-Key`` support for creates (docs/api.md).
 
 The same key from the same caller (the user; for an anonymous create, the client's
 address) with the same request within 24 h replays the first response with ``Idempotent-Replayed: true``; the same key with another request is 422

@@ -1,4 +1,4 @@
-"""Query-string fields lists share (SPEC §2): comma lists (``?status=todo,done``) and the
+"""Query-string fields lists share (docs/api.md): comma lists (``?status=todo,done``) and the
 ``sort=-priority,due_date`` convention, plus :func:`order_by` to turn a parsed sort into
 SQL with a stable tiebreak."""
 

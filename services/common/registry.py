@@ -129,6 +129,10 @@ SERVICES: dict[str, ServiceInfo] = {
                 "task.unwatched",
                 "comment.created",
                 "comment.mentioned",
+                "comment.replied",
+                # Webhooks only (no in-app notice): reactions on comments.
+                "comment.reaction_added",
+                "comment.reaction_removed",
                 "report.completed",
                 "report.failed",
                 "user.password_reset_requested",

@@ -1,5 +1,5 @@
 """Notification service: in-app notifications, e-mail, templates, preferences and
-webhooks (SPEC §7)."""
+webhooks (docs/services.md)."""
 
 from __future__ import annotations
 

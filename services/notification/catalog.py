@@ -24,6 +24,7 @@ CHANNELS = ("email", "in_app", "both")
 PASSWORD_RESET = "user.password_reset_requested"
 EMAIL_CHANGED = "user.email_changed"
 TOKEN_EXPIRING = "token.expiring"
+COMMENT_REPLIED = "comment.replied"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ DEFAULT_TEMPLATES: dict[str, DefaultTemplate] = {
             "{{ actor.username if actor else 'Someone' }} mentioned you on {{ task.title }}",
             '{{ actor.username if actor else "Someone" }} mentioned you in a comment on '
             '"{{ task.title }}":\n\n{{ comment.content }}\n\n{{ app_url }}/tasks/{{ task.id }}\n',
+        ),
+        DefaultTemplate(
+            COMMENT_REPLIED,
+            "{{ actor.username if actor else 'Someone' }} replied on {{ task.title }}",
+            '{{ actor.username if actor else "Someone" }} replied in a discussion you are in '
+            'on "{{ task.title }}":\n\n{{ comment.content }}\n\n{{ app_url }}/tasks/{{ task.id }}\n',
         ),
         DefaultTemplate(
             "report.completed",

@@ -1,7 +1,7 @@
 """Domain events in, notifications, e-mails and webhook deliveries out.
 
 ``notification.consume_event`` receives the event types the notification service
-``consumes`` (``services.common.registry``) in the envelope of SPEC §6:
+``consumes`` (``services.common.registry``) in the envelope of docs/events.md:
 ``{event_id, type, occurred_at, actor: {id, username}, project_id, entity: {type, id},
 data, changes: {field: [old, new]}, request_id}``. The data each type must carry — the
 contract producers are held to — and who is told:
@@ -13,11 +13,18 @@ contract producers are held to — and who is told:
     ``data.task`` as above; ``changes.status``: ``[old, new]``. → the task's watchers.
 ``comment.created``
     ``data.comment``: ``{id, task_id, author_id, content}``; ``data.task``: ``{id, title,
-    assignee_id, reporter_id}``; optionally ``data.mentioned_user_ids``. → the task's
-    watchers, except users it mentions (they get ``comment.mentioned``).
+    assignee_id, reporter_id}``; optionally ``data.mentioned_user_ids``, and for a reply
+    ``data.thread``: ``{parent_id, participant_ids}``. → the task's watchers, except
+    users it mentions (they get ``comment.mentioned``) and, for a reply, the thread's
+    participants (they get ``comment.replied``).
+``comment.replied``
+    as ``comment.created`` of a reply. → the thread's participants (the top-level
+    comment's author and earlier repliers), except users it mentions.
 ``comment.mentioned``
     ``data.comment`` and ``data.task`` as above; ``data.mentioned_user_ids``: ``[int]``.
     → the mentioned users.
+``comment.reaction_added`` / ``comment.reaction_removed``
+    ``data.comment``, ``data.task``, ``data.reaction``. → nobody in-app: webhooks only.
 ``task.relation_added`` / ``task.relation_removed``
     ``data.relation``, ``data.task``, ``data.related_task``. → nobody in-app: webhooks
     only.
@@ -119,6 +126,10 @@ def notices_for(envelope: dict[str, Any]) -> list[Notice]:
     comment = data.get("comment") if isinstance(data.get("comment"), dict) else {}
     report = data.get("report") if isinstance(data.get("report"), dict) else {}
     mentioned = _ids(data.get("mentioned_user_ids"))
+    thread = data.get("thread") if isinstance(data.get("thread"), dict) else {}
+    # One notice per person per comment: a mention beats a reply, a reply beats "a
+    # comment on your task".
+    participants = [u for u in _ids(thread.get("participant_ids")) if u not in mentioned]
     if kind == "task.assigned":
         # The new assignee watches the task from this change on; the list may be older.
         assignee = _new_value(changes, "assignee_id", task.get("assignee_id"))
@@ -127,7 +138,13 @@ def notices_for(envelope: dict[str, Any]) -> list[Notice]:
         recipients = sorted(task_watchers(task.get("id")))
     elif kind == "comment.created":
         watchers = task_watchers(task.get("id") or comment.get("task_id"))
-        recipients = [user_id for user_id in sorted(watchers) if user_id not in mentioned]
+        recipients = [
+            user_id
+            for user_id in sorted(watchers)
+            if user_id not in mentioned and user_id not in participants
+        ]
+    elif kind == "comment.replied":
+        recipients = participants
     elif kind == "comment.mentioned":
         recipients = mentioned
     elif kind in ("report.completed", "report.failed"):

@@ -15,7 +15,7 @@ about (:mod:`services.notification.audience`), asked right before each attempt;
 Retries follow the common backoff (``services.common.retry``); a job that gives up is
 recorded in ``failed_jobs`` (``services.common.celery_app``). An e-mail is given up only
 when the SMTP server refuses it for good or after ``EMAIL_GIVE_UP_AFTER_SECONDS``: an
-SMTP server away for minutes or hours costs no e-mail (SPEC §11 R8).
+SMTP server away for minutes or hours costs no e-mail (R8, docs/testing.md).
 """
 
 from __future__ import annotations

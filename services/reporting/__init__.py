@@ -1,5 +1,5 @@
 """Reporting service: report jobs and their files, quick dashboards, scheduled reports
-(SPEC §9).
+(docs/services.md).
 
 Where the numbers come from: aggregate queries that the owning services run on their
 own tables and serve on internal endpoints (project-task's ``/internal/reports/*``,

@@ -148,7 +148,7 @@ def test_a_body_that_is_not_multipart_is_415(
 def test_a_full_volume_is_a_507_keeping_nothing_and_uploads_work_once_space_returns(
     client, people, team, upload, storage_dir, database
 ):
-    """SPEC §11 R9, in-process (``tests/resilience/test_volume_full.py`` has it with the
+    """R9 (docs/testing.md), in-process (``tests/resilience/test_volume_full.py`` has it with the
     service under gunicorn behind nginx)."""
     content = b"a full disk\n" * 50_000  # 600 kB, more than is left
     with small_volume(storage_dir, 1024):

@@ -1,4 +1,4 @@
-"""The platform's Celery settings (SPEC §6)."""
+"""The platform's Celery settings (docs/events.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shared auth client, seen from a second service (SPEC §3).
+"""The shared auth client, seen from a second service (docs/auth.md).
 
 A probe service built only from ``services.common`` runs under gunicorn next to the
 real user service. It must drop a logged-out token within 2 s, learn a role change
@@ -6,7 +6,7 @@ within 2 s, and make at most 2 verify calls per 100 requests. Made-up tokens ear
 rate-limit budget of their own (they count against their client's address) and, past
 ``RATELIMIT_REJECTED_TOKENS``, get 429 without reaching the user service, while a
 session the service already knows goes on working. What it does while the user service
-is down (SPEC §11 R1) is tested through nginx on a real service in
+is down (R1, docs/testing.md) is tested through nginx on a real service in
 ``tests/resilience/test_user_service_down.py``.
 """
 

@@ -1,5 +1,5 @@
 """Background work end to end, through nginx with real Celery workers and a real SMTP
-server: notifications in-app and by e-mail, the activity log, webhooks (SPEC §6-§8)."""
+server: notifications in-app and by e-mail, the activity log, webhooks (docs/events.md, docs/services.md)."""
 
 from __future__ import annotations
 

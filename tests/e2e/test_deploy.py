@@ -1,6 +1,6 @@
 """What the deployment promises, at test scale: the aggregate ``GET /health`` through
 nginx (200 when all is up; 503 naming the failed component within 2 s when a service is
-stopped or hangs). Replicas killed under load (SPEC §11 R4) are tested in
+stopped or hangs). Replicas killed under load (R4, docs/testing.md) are tested in
 ``tests/resilience/test_replica_killed.py``."""
 
 from __future__ import annotations

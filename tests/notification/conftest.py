@@ -176,7 +176,7 @@ def envelope(
     project_id: int | None = 1,
     entity: tuple[str, int] = ("task", 1),
 ) -> dict[str, Any]:
-    """A domain event as producers publish it (SPEC §6)."""
+    """A domain event as producers publish it (docs/events.md)."""
     actor_dict = {"id": actor.id, "username": actor.username} if actor else None
     return build_envelope(
         event_type,

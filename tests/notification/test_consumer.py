@@ -1,4 +1,4 @@
-"""Domain events become in-app notifications and e-mails (SPEC §7), once each, never for
+"""Domain events become in-app notifications and e-mails (docs/services.md), once each, never for
 the actor's own action, and as the recipients' preferences say."""
 
 from __future__ import annotations
@@ -290,3 +290,86 @@ def test_an_smtp_refusal_is_retried_and_the_email_still_arrives_once(jobs, smtp,
     with database() as session:
         delivery = session.scalar(select(EmailDelivery))
         assert (delivery.status, delivery.attempts) == ("sent", 3)
+
+
+def _reply_events(actor, task, participants, mentioned=()):
+    """The comment.created and comment.replied a reply by ``actor`` makes, as the comment
+    service records them."""
+    comment = {"id": 12, "task_id": 1, "author_id": actor.id, "content": "Replying here"}
+    data = {
+        "comment": comment,
+        "task": task,
+        "thread": {"parent_id": 11, "participant_ids": sorted(p.id for p in participants)},
+    }
+    if mentioned:
+        data["mentioned_user_ids"] = [person.id for person in mentioned]
+    return [
+        envelope(kind, actor, data=data, entity=("comment", 12))
+        for kind in ("comment.created", "comment.replied")
+    ]
+
+
+def test_a_reply_notifies_the_thread_once_each_never_the_actor(client, jobs, smtp, people):
+    # alice wrote the top-level comment and reports the task; carol replied earlier; bob
+    # (the assignee, in no thread) replies now.
+    task = task_data(assignee_id=people.bob.id, reporter_id=people.alice.id)
+    for event in _reply_events(people.bob, task, [people.alice, people.carol, people.bob]):
+        jobs.consume(event)
+    jobs.send_emails()
+
+    for person in (people.alice, people.carol):
+        [notification] = notifications_of(client, person)
+        assert notification["type"] == "comment.replied"
+        assert notification["title"] == f"{people.bob.username} replied on Task 1"
+        assert "Replying here" in notification["body"]
+        assert notification["data"]["comment_id"] == 12
+    assert notifications_of(client, people.bob) == []
+    assert sorted(m["X-Envelope-To"] for m in smtp.messages) == sorted(
+        [people.alice.email, people.carol.email]
+    )
+
+
+def test_a_reply_tells_the_assignee_outside_the_thread_of_a_comment_and_a_mention_wins(
+    client, jobs, people
+):
+    task = task_data(assignee_id=people.carol.id, reporter_id=people.alice.id)
+    events = _reply_events(people.bob, task, [people.alice], mentioned=[people.alice])
+    for event in events:
+        jobs.consume(event)
+
+    # carol, the assignee, hears of a comment on her task; alice, mentioned in it (she
+    # gets comment.mentioned from its own event), is not told of it twice more.
+    assert [n["type"] for n in notifications_of(client, people.carol)] == ["comment.created"]
+    assert notifications_of(client, people.alice) == []
+
+
+def test_a_participant_who_left_the_project_is_not_told_of_a_reply(
+    client, jobs, project_task, people
+):
+    project_task.members[1] = [
+        {"user_id": person.id, "role": "member"} for person in (people.alice, people.bob)
+    ]
+    task = task_data(reporter_id=people.alice.id)
+    for event in _reply_events(people.bob, task, [people.alice, people.carol]):
+        jobs.consume(event)
+
+    assert [n["type"] for n in notifications_of(client, people.alice)] == ["comment.replied"]
+    assert notifications_of(client, people.carol) == []
+
+
+def test_reactions_notify_nobody(client, jobs, people, database):
+    task = task_data(assignee_id=people.alice.id, reporter_id=people.alice.id)
+    comment = {"id": 13, "task_id": 1, "author_id": people.alice.id, "content": "Nice"}
+    for kind in ("comment.reaction_added", "comment.reaction_removed"):
+        jobs.consume(
+            envelope(
+                kind,
+                people.bob,
+                data={"comment": comment, "task": task, "reaction": "heart"},
+                entity=("comment", 13),
+            )
+        )
+
+    assert notifications_of(client, people.alice) == []
+    assert count(database, EmailDelivery) == 0
+    assert count(database, ProcessedEvent) == 2

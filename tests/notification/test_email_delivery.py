@@ -1,4 +1,4 @@
-"""E-mail delivery over SMTP (SPEC §7, §11 R8): an SMTP server away, dropping the
+"""E-mail delivery over SMTP (docs/services.md; R8 in docs/testing.md): an SMTP server away, dropping the
 connection or saying "try later" costs no e-mail however long it lasts; an e-mail it
 refuses for good ends failed and recorded; one taken by the server is never sent again;
 one chain of retries per e-mail."""
@@ -54,7 +54,7 @@ def test_an_email_the_server_refuses_for_good_is_marked_failed_and_recorded(
 def test_an_smtp_server_away_costs_no_email_however_many_tries_fail(
     app, jobs, smtp, people, database
 ):
-    """SPEC §11 R8: "try later" answers (and a server not there at all) never use up a
+    """R8 (docs/testing.md): "try later" answers (and a server not there at all) never use up a
     retry budget; the e-mail goes out once when the server takes it."""
     delivery_id = _one_email(jobs, people, database)
     tries = app.config["EMAIL_MAX_RETRIES"] * 3

@@ -407,3 +407,27 @@ def test_webhooks_stop_at_the_cap_even_when_registered_at_once(
     kept = next(r for r in responses if r.status_code == 201).json["id"]
     assert client.delete(f"{PATH}/{kept}", headers=people.carol.headers).status_code == 204
     assert client.post(PATH, json=body, headers=people.carol.headers).status_code == 201
+
+
+def test_thread_and_reaction_events_reach_the_webhooks_subscribed_to_them(
+    client, jobs, receiver, project_task, people
+):
+    kinds = ("comment.replied", "comment.reaction_added", "comment.reaction_removed")
+    create_webhook(client, people.alice, receiver.url + "/comments", event_types=kinds)
+    project_task.members[1] = [{"user_id": people.alice.id, "role": "member"}]
+    comment = {"id": 5, "task_id": 1, "author_id": people.bob.id, "content": "Hi"}
+    events = [
+        envelope(
+            kind,
+            people.bob,
+            data={"comment": comment, "task": task_data(), "reaction": "eyes"},
+            entity=("comment", 5),
+        )
+        for kind in (*kinds, "comment.updated")
+    ]
+
+    for event in events:
+        jobs.consume(event)
+    assert jobs.deliver_webhooks() == 3
+
+    assert sorted(r.json()["type"] for r in receiver.requests) == sorted(kinds)

@@ -1,4 +1,4 @@
-"""The resilience suite (SPEC §11 R1-R7): real processes killed, stopped and restarted
+"""The resilience suite (R1-R7, docs/testing.md): real processes killed, stopped and restarted
 under the platform, the API fuzzed against its own documents, and the authorization
 matrix. Every test here is marked ``resilience``; the platform and client fixtures come
 from ``tests/support/fixtures.py``, shared with the e2e suite.
@@ -16,7 +16,7 @@ import pytest
 
 def scale(name: str, default: int) -> int:
     """A test's size, overridable from the environment (``RESILIENCE_<NAME>``) to run it
-    at SPEC scale; CI runs the defaults."""
+    at full scale; CI runs the defaults."""
     return int(os.environ.get(f"RESILIENCE_{name.upper()}", default))
 
 

@@ -1,4 +1,4 @@
-"""SPEC §11 R7: the authorization matrix, 0 leaks.
+"""R7 (docs/testing.md): the authorization matrix, 0 leaks.
 
 Every public operation of every built service (walked from the OpenAPI documents the
 services publish through nginx, so services not built here have no document and are
@@ -8,7 +8,7 @@ in it (put there by a global admin, visible to the workspace) a project with a v
 a member and a project admin, a task related to another, a comment and an attachment
 of the member (with a share link of theirs), the member's notification, the owner's webhook, an admin's template,
 the owner's report and schedule. ``MATRIX`` below is the expected status of every
-cell, written from SPEC §2-§9, §13 and §16:
+cell, written from docs/api.md, docs/auth.md and docs/services.md:
 
 - anonymous is always 401 except on the public credential endpoints;
 - project-scoped things (project, member, task, relation, comment, attachment, quick
@@ -73,7 +73,7 @@ TOKEN_OVERRIDES = {("POST", "/api/token/refresh"): 401}  # a token is no refresh
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     #                                                     anon other viewer member padmin owner admin ws_owner ws_admin ws_member
-    # user service (SPEC §3)
+    # user service (docs/auth.md)
     ("POST", "/api/register"):                            (201, 201, 201, 201, 201, 201, 201, 201, 201, 201),
     ("POST", "/api/login"):                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/token/refresh"):                       (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -88,7 +88,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/admin/users"):                          (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
     ("GET", "/api/admin/users/{user_id}"):                (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
     ("PATCH", "/api/admin/users/{user_id}"):              (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
-    # project-task service (SPEC §4)
+    # project-task service (docs/services.md)
     ("GET", "/api/projects"):                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/projects"):                            (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
     ("GET", "/api/projects/{project_id}"):                (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -108,7 +108,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("PATCH", "/api/tasks/{task_id}"):                    (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
     ("DELETE", "/api/tasks/{task_id}"):                   (401, 404, 403, 403, 204, 204, 204, 204, 204, 403),
     ("POST", "/api/tasks/{task_id}/duplicate"):           (401, 404, 403, 201, 201, 201, 201, 201, 201, 403),
-    # workspaces and task relations (SPEC §16)
+    # workspaces and task relations (docs/services.md)
     ("GET", "/api/workspaces"):                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/workspaces"):                          (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
     ("GET", "/api/workspaces/{workspace_id}"):            (401, 404, 404, 404, 404, 404, 200, 200, 200, 200),
@@ -163,7 +163,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/timer"):                                (401, 404, 404, 200, 200, 200, 404, 200, 200, 404),
     ("POST", "/api/timer"):                               (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
     ("DELETE", "/api/timer"):                             (401, 404, 404, 200, 200, 200, 404, 200, 200, 404),
-    # comment service (SPEC §5): authors edit their own, project admins delete any;
+    # comment service (docs/services.md): authors edit their own, project admins delete any;
     # global admins read and moderate but write only where they are members
     ("GET", "/api/tasks/{task_id}/comments"):             (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/tasks/{task_id}/comments"):            (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
@@ -171,7 +171,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("PUT", "/api/comments/{comment_id}"):                (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
     ("PATCH", "/api/comments/{comment_id}"):              (401, 404, 403, 200, 403, 403, 403, 403, 403, 403),
     ("DELETE", "/api/comments/{comment_id}"):             (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
-    # attachment service (SPEC §5)
+    # threads and reactions (docs/services.md): readers read a thread; members and up react
+    ("GET", "/api/comments/{comment_id}/replies"):        (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/comments/{comment_id}/reactions/{reaction}"):    (401, 404, 403, 200, 200, 200, 403, 200, 200, 403),
+    ("DELETE", "/api/comments/{comment_id}/reactions/{reaction}"): (401, 404, 403, 204, 204, 204, 403, 204, 204, 403),
+    # attachment service (docs/services.md)
     ("GET", "/api/tasks/{task_id}/attachments"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/tasks/{task_id}/attachments"):         (401, 404, 403, 201, 201, 201, 403, 201, 201, 403),
     ("GET", "/api/attachments/{attachment_id}"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -189,7 +193,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("DELETE", "/api/attachments/{attachment_id}/links/{link_id}"): (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
     ("GET", "/api/files/shared/{token}"):                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/projects/{project_id}/storage"):        (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
-    # notification service (SPEC §7): the notification is the member's, the webhook the owner's
+    # notification service (docs/services.md): the notification is the member's, the webhook the owner's
     ("GET", "/api/notifications"):                        (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/notifications/user/{user_id}"):         (401, 403, 403, 200, 403, 403, 200, 403, 403, 403),
     ("POST", "/api/notifications/{notification_id}/read"): (401, 404, 404, 200, 404, 404, 404, 404, 404, 404),
@@ -215,11 +219,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/stream/tickets"):                      (401, 201, 201, 201, 201, 201, 201, 201, 201, 201),
     ("GET", "/api/stream"):                               (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/stream/ws"):                            (401, 404, 101, 101, 101, 101, 101, 101, 101, 101),
-    # activity-log service (SPEC §8)
+    # activity-log service (docs/services.md)
     ("GET", "/api/activities"):                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/activities/stats"):                     (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
     ("GET", "/api/activities/export"):                    (401, 403, 403, 403, 403, 403, 200, 403, 403, 403),
-    # reporting service (SPEC §9): the report and the schedule are the owner's
+    # reporting service (docs/services.md): the report and the schedule are the owner's
     ("GET", "/api/reports/quick/dashboard"):              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/reports/quick/project-summary/{project_id}"): (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/reports"):                              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -485,7 +489,7 @@ UPLOADS = {
 }
 
 # Path parameters that are not the world's defaults.
-PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
+PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int | str]]] = {
     ("GET", "/api/users/{user_id}"): lambda w: {"user_id": w.accounts["owner"].id},
     ("GET", "/api/admin/users/{user_id}"): lambda w: {"user_id": w.accounts["other"].id},
     ("PATCH", "/api/admin/users/{user_id}"): lambda w: {"user_id": w.accounts["other"].id},
@@ -500,6 +504,8 @@ PARAMS: dict[tuple[str, str], Callable[[World], dict[str, int]]] = {
     ("GET", "/api/admin/users/{user_id}/tokens/{token_id}"): lambda w: {
         "user_id": w.accounts["owner"].id
     },
+    ("PUT", "/api/comments/{comment_id}/reactions/{reaction}"): lambda w: {"reaction": "heart"},
+    ("DELETE", "/api/comments/{comment_id}/reactions/{reaction}"): lambda w: {"reaction": "heart"},
     ("GET", "/api/auth/oidc/{provider}/login"): lambda w: {"provider": "mock"},
     ("GET", "/api/auth/oidc/{provider}/callback"): lambda w: {"provider": "mock"},
     ("GET", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w: {

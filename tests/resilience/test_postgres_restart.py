@@ -1,4 +1,4 @@
-"""SPEC §11 R5: PostgreSQL restarted under running services.
+"""R5 (docs/testing.md): PostgreSQL restarted under running services.
 
 The user and project-task services run under gunicorn (the platform's settings) on a
 private PostgreSQL cluster and a private Redis, so stopping that server touches nothing

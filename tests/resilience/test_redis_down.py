@@ -1,4 +1,4 @@
-"""SPEC §11 R2: the platform's Redis (broker, rate limits, revocation feed) stopped in the
+"""R2 (docs/testing.md): the platform's Redis (broker, rate limits, revocation feed) stopped in the
 middle of writes. Every write still succeeds (events wait in each service's outbox), and
 once Redis is back every event reaches the activity log and the notification service
 within 30 s: 0 failed writes, 0 lost events.

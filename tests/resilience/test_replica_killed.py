@@ -1,4 +1,4 @@
-"""SPEC §11 R4: two replicas of one service behind nginx, one killed with SIGKILL under
+"""R4 (docs/testing.md): two replicas of one service behind nginx, one killed with SIGKILL under
 read load: nginx retries what the dead one lost (``proxy_next_upstream``) and fewer than
 0.1% of the requests fail. A POST that may have reached a dead replica is never sent
 again to another (nginx retries only idempotent requests).
@@ -23,7 +23,7 @@ from tests.support.api import ApiClient
 
 
 def test_one_of_two_replicas_killed_under_read_load(platform, tmp_path):
-    """SPEC §11 R4: the survivor takes over; nginx retries the requests the dead one lost."""
+    """R4 (docs/testing.md): the survivor takes over; nginx retries the requests the dead one lost."""
     user = SERVICES["user"]
     env = {**platform.service_env(user), "RATELIMIT_USER": "1000000/minute"}
     replicas = []

@@ -1,4 +1,4 @@
-"""SPEC §11 R6: schemathesis over every built service's OpenAPI document, through nginx,
+"""R6 (docs/testing.md): schemathesis over every built service's OpenAPI document, through nginx,
 with real bearer tokens: 0 server errors, 0 schema violations.
 
 Each operation gets valid and invalid (negative) generated requests, checked for

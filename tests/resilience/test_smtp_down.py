@@ -1,4 +1,4 @@
-"""SPEC §11 R8: the SMTP server down for a long while. No e-mail is lost and none is sent
+"""R8 (docs/testing.md): the SMTP server down for a long while. No e-mail is lost and none is sent
 twice: e-mails made during the outage stay pending, still being tried (an SMTP server
 that is away uses up no retry budget; the wait between tries is capped), and each one is
 delivered exactly once when the server returns, also when the server takes one and the
@@ -6,7 +6,7 @@ connection drops before the worker hears its QUIT answered.
 
 The SMTP server is a process of its own (aiosmtpd, ``tests/support/mail_sink.py``),
 killed and started again on the same port; two real notification workers send to it.
-CI runs a 30 s outage; SPEC scale is ``RESILIENCE_R8_DOWN_SECONDS=600`` (with
+CI runs a 30 s outage; full scale is ``RESILIENCE_R8_DOWN_SECONDS=600`` (with
 ``RESILIENCE_R8_RETRY_MAX_SECONDS=300``, the production cap, to run it as deployed).
 Nothing in the behaviour depends on the length: at the end of the outage every e-mail
 is pending and was tried within the last cap, however long the outage was.

@@ -1,4 +1,4 @@
-"""SPEC §11 R1: the user service killed with SIGKILL under a running platform.
+"""R1 (docs/testing.md): the user service killed with SIGKILL under a running platform.
 
 Through nginx, another service (project-task) keeps serving sessions it has already
 verified, answers 503 ``auth_unavailable`` (never 401) for a token it has not seen, and

@@ -1,4 +1,4 @@
-"""SPEC §11 R9: the attachment volume full. An upload answers 507 problem+json
+"""R9 (docs/testing.md): the attachment volume full. An upload answers 507 problem+json
 (``insufficient_storage``) and leaves no row and no partial file; once space returns,
 uploads work again. The reports volume full: the report ends ``failed`` with a plain
 error, its requester is told, no half-written file is left (or ever served); with room

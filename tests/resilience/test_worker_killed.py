@@ -1,4 +1,4 @@
-"""SPEC §11 R3: a notification worker killed with SIGKILL in the middle of sending an
+"""R3 (docs/testing.md): a notification worker killed with SIGKILL in the middle of sending an
 e-mail (the SMTP server holds it in the RCPT stage). The job is redelivered once its
 visibility timeout passes (15 s here) and completes on a worker started elsewhere; the
 member gets exactly one e-mail and one in-app notification.

@@ -1,4 +1,4 @@
-"""The transactional outbox and its relay (SPEC §6), on the user service's database."""
+"""The transactional outbox and its relay (docs/events.md), on the user service's database."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The activity feed (cursor-paged, filtered, scoped to what the caller may see), its
-stats and its CSV export (SPEC §8).
+stats and its CSV export (docs/services.md).
 
 Who-from (``ip``, ``user_agent``) is personal data: the feed shows it to admins, and to
 a user on their own actions only; on anyone else's entry it is null. The export is for

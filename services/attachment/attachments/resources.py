@@ -35,11 +35,10 @@ from services.attachment.storage import storage
 from services.attachment.uploads import (
     check_quota,
     checked_before_reading,
-    fingerprint,
+    keep_upload,
     require_uploader,
     store,
 )
-from services.common import idempotency
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.concurrency import check_if_match, etag_of
 from services.common.errors import abort
@@ -152,25 +151,17 @@ class TaskAttachments(MethodView):
         assert access.project_id is not None
         filename = safe_filename(files["file"].filename)
         stored, content_type = store(files["file"], access.project_id)
-        key = idempotency.requested_key()
-        record_id = None
-        duplicate = False
-        try:
-            if key is not None:
-                claimed = idempotency.claim(key, fingerprint(filename, stored.sha256))
-                if isinstance(claimed, Response):
-                    storage().delete(stored.key)
-                    return claimed
-                record_id = claimed
+
+        def write() -> tuple[Attachment, bool]:
             # The body may have streamed for minutes after the first check: ask again,
             # uncached, so no file is kept for a task deleted (or left) meanwhile.
-            access = task_access(task_id, principal, fresh=True)
-            require_uploader(access)
-            check_quota(access.project_id, stored)
+            fresh = task_access(task_id, principal, fresh=True)
+            require_uploader(fresh)
+            check_quota(fresh.project_id, stored)
             blob, duplicate = adopt(stored)
             attachment = Attachment(
                 task_id=task_id,
-                project_id=access.project_id,
+                project_id=fresh.project_id,
                 filename=filename,
                 content_type=content_type,
                 size=stored.size,
@@ -192,27 +183,21 @@ class TaskAttachments(MethodView):
                     uploaded_by=principal.id,
                 )
             )
-            record("attachment.uploaded", principal, attachment, access)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            storage().delete(stored.key)
-            if record_id is not None:
-                idempotency.release(record_id)
-            raise
-        if duplicate:
-            # The bytes were stored already: this copy is not needed.
-            storage().delete(stored.key)
-        body = _schema.dump(attachment)
-        response = jsonify(body)
-        response.status_code = 201
-        response.headers["Location"] = url_for(
-            "attachments.AttachmentById", attachment_id=attachment.id
-        )
-        response.headers["ETag"] = etag_of(body)
-        if record_id is not None:
-            idempotency.remember(record_id, response)
-        return response
+            record("attachment.uploaded", principal, attachment, fresh)
+            return attachment, duplicate
+
+        return keep_upload(stored, filename, write, _created)
+
+
+def _created(attachment: Attachment) -> Response:
+    body = _schema.dump(attachment)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for(
+        "attachments.AttachmentById", attachment_id=attachment.id
+    )
+    response.headers["ETag"] = etag_of(body)
+    return response
 
 
 @blp.route("/attachments/<int:attachment_id>")

@@ -33,15 +33,13 @@ from services.attachment.blobs import adopt
 from services.attachment.extensions import db
 from services.attachment.filenames import safe_filename
 from services.attachment.models import Attachment, AttachmentVersion, Blob
-from services.attachment.storage import storage
 from services.attachment.uploads import (
     check_quota,
     checked_before_reading,
-    fingerprint,
+    keep_upload,
     require_uploader,
     store,
 )
-from services.common import idempotency
 from services.common.auth import Principal, current_principal, require_auth
 from services.common.errors import abort
 from services.common.idempotency import idempotent
@@ -154,35 +152,17 @@ class AttachmentVersions(MethodView):
         attachment, access = load(attachment_id, principal)
         filename = safe_filename(files["file"].filename)
         stored, content_type = store(files["file"], attachment.project_id)
-        key = idempotency.requested_key()
-        record_id = None
-        duplicate = False
-        try:
-            if key is not None:
-                claimed = idempotency.claim(key, fingerprint(filename, stored.sha256))
-                if isinstance(claimed, Response):
-                    storage().delete(stored.key)
-                    return claimed
-                record_id = claimed
-            access = task_access(access.task_id, principal, fresh=True)
-            require_uploader(access)
-            attachment = _locked(attachment_id)
-            check_quota(attachment.project_id, stored)
+
+        def write() -> tuple[AttachmentVersion, bool]:
+            fresh = task_access(access.task_id, principal, fresh=True)
+            require_uploader(fresh)
+            locked = _locked(attachment_id)
+            check_quota(locked.project_id, stored)
             blob, duplicate = adopt(stored)
-            version = _add_version(attachment, principal, access, blob, filename, content_type)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            storage().delete(stored.key)
-            if record_id is not None:
-                idempotency.release(record_id)
-            raise
-        if duplicate:
-            storage().delete(stored.key)
-        response = _created(version)
-        if record_id is not None:
-            idempotency.remember(record_id, response)
-        return response
+            version = _add_version(locked, principal, fresh, blob, filename, content_type)
+            return version, duplicate
+
+        return keep_upload(stored, filename, write, _created)
 
 
 @blp.route("/attachments/<int:attachment_id>/versions/<int:number>/download")

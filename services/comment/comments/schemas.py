@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from services.comment.models import CONTENT_MAX_LENGTH
+from services.comment.models import CONTENT_MAX_LENGTH, REACTIONS
 from services.common.pagination import page_schema
 
 
@@ -28,8 +28,16 @@ class AuthorSchema(ma.Schema):
     full_name = ma.fields.String(allow_none=True)
 
 
+class ReactionSummarySchema(ma.Schema):
+    """How many gave one reaction, and whether the caller is one of them."""
+
+    name = ma.fields.String(validate=validate.OneOf(REACTIONS))
+    count = ma.fields.Integer()
+    me = ma.fields.Boolean()
+
+
 class CommentSchema(ma.Schema):
-    """A comment on a task."""
+    """A comment on a task: top-level, or a reply in a top-level comment's thread."""
 
     id = ma.fields.Integer()
     task_id = ma.fields.Integer()
@@ -42,13 +50,43 @@ class CommentSchema(ma.Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     edited = ma.fields.Boolean(metadata={"description": "The content changed after posting"})
+    parent_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "The top-level comment this replies to (null: top-level)"},
+    )
+    reply_count = ma.fields.Integer(
+        metadata={"description": "How many replies the thread has (0 on a reply)"}
+    )
+    deleted = ma.fields.Boolean(
+        metadata={
+            "description": "A deleted top-level comment kept for its replies: content is "
+            "empty and mentions are gone"
+        }
+    )
+    reactions = ma.fields.List(
+        ma.fields.Nested(ReactionSummarySchema),
+        metadata={"description": "Each reaction given, in the set's order, with its count"},
+    )
 
 
-class CommentCreateSchema(ma.Schema):
-    """POST and PUT: the comment's text."""
+class CommentContentSchema(ma.Schema):
+    """PUT: the comment's text."""
 
     content = ma.fields.String(
         required=True, validate=CONTENT, metadata={"description": CONTENT_HELP}
+    )
+
+
+class CommentCreateSchema(CommentContentSchema):
+    """POST: the comment's text, and the comment it replies to, if any."""
+
+    parent_id = ma.fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={
+            "description": "A comment on the same task to reply to; a reply to a reply "
+            "joins its top-level comment's thread"
+        },
     )
 
 

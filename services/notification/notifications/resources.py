@@ -1,4 +1,4 @@
-"""Your notifications, your preferences, and messages admins send (SPEC §7)."""
+"""Your notifications, your preferences, and messages admins send (docs/services.md)."""
 
 from __future__ import annotations
 

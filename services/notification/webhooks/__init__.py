@@ -1,1 +1,1 @@
-"""Webhooks: signed event envelopes POSTed to users' endpoints (SPEC §7)."""
+"""Webhooks: signed event envelopes POSTed to users' endpoints (docs/services.md)."""

@@ -1,4 +1,4 @@
-"""Webhooks: register, list, change, delete, see deliveries, send a test (SPEC §7).
+"""Webhooks: register, list, change, delete, see deliveries, send a test (docs/services.md).
 
 You see and manage your own webhooks; admins see everyone's (``?all=true`` to list
 them). Someone else's webhook is a 404, so its existence does not leak.

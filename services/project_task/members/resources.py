@@ -1,5 +1,5 @@
 """Project members and their roles: list, add, change role (or hand ownership over),
-remove (SPEC §4)."""
+remove (docs/services.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The task-list query: filters and sort of SPEC §4, all in SQL."""
+"""The task-list query: filters and sorts of docs/services.md, all in SQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Quick views, computed on request: your dashboard, a project's summary and a
-timesheet (SPEC §9).
+timesheet (docs/services.md).
 
 Access is checked first (the dashboard is only ever your own; a project summary needs
 membership, or the global admin role; a timesheet follows the rules of the timesheet

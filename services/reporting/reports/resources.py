@@ -1,4 +1,4 @@
-"""Report jobs: request one (202), list, read, delete, download (SPEC §9)."""
+"""Report jobs: request one (202), list, read, delete, download (docs/services.md)."""
 
 from __future__ import annotations
 

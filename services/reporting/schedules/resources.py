@@ -1,4 +1,4 @@
-"""Report schedules: list, create, read, delete (SPEC §9). The beat job
+"""Report schedules: list, create, read, delete (docs/services.md). The beat job
 ``reporting.run_schedules`` makes their reports, which are e-mailed when ready."""
 
 from __future__ import annotations
