@@ -63,6 +63,9 @@ EVENT_TYPES = (
     "task.deleted",
     "task.relation_added",
     "task.relation_removed",
+    "task.moved",
+    "task.watched",
+    "task.unwatched",
     "comment.created",
     "comment.mentioned",
     "comment.updated",
@@ -173,6 +176,17 @@ class MemberListSchema(Contract):
     """``GET project-task /internal/projects/{id}/members`` (404: no such project)."""
 
     items = ma.fields.List(ma.fields.Nested(MemberSchema))
+
+
+class WatcherSchema(Contract):
+    user_id = ma.fields.Integer()
+
+
+class WatcherListSchema(Contract):
+    """``GET project-task /internal/tasks/{id}/watchers`` (404: no such task): the users
+    watching a task who can still see its project."""
+
+    items = ma.fields.List(ma.fields.Nested(WatcherSchema))
 
 
 class MembershipSchema(Contract):

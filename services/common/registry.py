@@ -95,7 +95,13 @@ SERVICES: dict[str, ServiceInfo] = {
     info.name: info
     for info in (
         ServiceInfo("user", 5001),
-        ServiceInfo("project-task", 5002),
+        ServiceInfo(
+            "project-task",
+            5002,
+            queue="project-task",
+            # Commenters and the mentioned watch the task.
+            consumes=("comment.created", "comment.mentioned"),
+        ),
         ServiceInfo("comment", 5003, queue="comment", consumes=_DELETIONS),
         ServiceInfo(
             "attachment",
@@ -116,6 +122,11 @@ SERVICES: dict[str, ServiceInfo] = {
                 # Webhooks only (no in-app notice): relations between tasks.
                 "task.relation_added",
                 "task.relation_removed",
+                # Webhooks only: board moves (a change of column is also status_changed)
+                # and who watches a task.
+                "task.moved",
+                "task.watched",
+                "task.unwatched",
                 "comment.created",
                 "comment.mentioned",
                 "comment.replied",

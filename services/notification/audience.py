@@ -10,7 +10,9 @@ user only while they are a member of it or a global admin, and every channel ask
 - webhooks: when the event is fanned out, and again right before each delivery (its
   first attempt or a retry) is POSTed.
 
-A later channel calls :func:`may_hear` the same way. A project's members are asked of
+A later channel calls :func:`may_hear` the same way. Who is told about a task at all
+is its watchers (:func:`task_watchers`, asked of project-task in one call per task and
+cached as long), chosen in :func:`services.notification.consumer.notices_for`. A project's members are asked of
 project-task in one call per project (``GET /internal/projects/{id}/members``) and kept
 ``MEMBERSHIP_CACHE_SECONDS`` (5 s by default) in this process: a removal is in force on
 every channel within that time. Global admins who are no members are known from their
@@ -26,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from flask import Flask, current_app
 
 from services.common.cache import MISSING, ExpiringCache
-from services.common.contracts import MemberListSchema
+from services.common.contracts import MemberListSchema, WatcherListSchema
 from services.common.http import call_service
 from services.notification import directory
 from services.notification.directory import Contact
@@ -34,6 +36,26 @@ from services.notification.directory import Contact
 CACHE_SIZE = 10_000
 
 _members_schema = MemberListSchema()
+_watchers_schema = WatcherListSchema()
+
+
+def task_watchers(task_id: int | None) -> frozenset[int]:
+    """Ids of the users watching a task who can still see its project (none when the
+    task is gone), asked of project-task and cached for ``MEMBERSHIP_CACHE_SECONDS``."""
+    if not isinstance(task_id, int):
+        return frozenset()
+    cache: ExpiringCache = current_app.extensions["project_members"]
+    watchers = cache.get(("watchers", task_id))
+    if watchers is MISSING:
+        answer = call_service(
+            "project-task",
+            f"/internal/tasks/{task_id}/watchers",
+            _watchers_schema,
+            missing_ok=True,
+        )
+        watchers = frozenset(item["user_id"] for item in answer["items"]) if answer else frozenset()
+        cache.set(("watchers", task_id), watchers)
+    return watchers
 
 
 def project_members(project_id: int) -> frozenset[int]:

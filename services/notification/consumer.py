@@ -1,23 +1,22 @@
 """Domain events in, notifications, e-mails and webhook deliveries out.
 
 ``notification.consume_event`` receives the event types the notification service
-``consumes`` (``services.common.registry``) in the envelope of SPEC §6:
+``consumes`` (``services.common.registry``) in the envelope of docs/events.md:
 ``{event_id, type, occurred_at, actor: {id, username}, project_id, entity: {type, id},
 data, changes: {field: [old, new]}, request_id}``. The data each type must carry — the
 contract producers are held to — and who is told:
 
 ``task.assigned``
     ``data.task``: ``{id, title, project_id, status, assignee_id, reporter_id, due_date}``;
-    ``changes.assignee_id``: ``[old, new]``. → the new assignee.
+    ``changes.assignee_id``: ``[old, new]``. → the new assignee and the task's watchers.
 ``task.status_changed``
-    ``data.task`` as above; ``changes.status``: ``[old, new]``. → the task's reporter
-    and assignee.
+    ``data.task`` as above; ``changes.status``: ``[old, new]``. → the task's watchers.
 ``comment.created``
     ``data.comment``: ``{id, task_id, author_id, content}``; ``data.task``: ``{id, title,
     assignee_id, reporter_id}``; optionally ``data.mentioned_user_ids``, and for a reply
-    ``data.thread``: ``{parent_id, participant_ids}``. → the task's assignee and
-    reporter, except users it mentions (they get ``comment.mentioned``) and, for a reply,
-    the thread's participants (they get ``comment.replied``).
+    ``data.thread``: ``{parent_id, participant_ids}``. → the task's watchers, except
+    users it mentions (they get ``comment.mentioned``) and, for a reply, the thread's
+    participants (they get ``comment.replied``).
 ``comment.replied``
     as ``comment.created`` of a reply. → the thread's participants (the top-level
     comment's author and earlier repliers), except users it mentions.
@@ -29,6 +28,16 @@ contract producers are held to — and who is told:
 ``task.relation_added`` / ``task.relation_removed``
     ``data.relation``, ``data.task``, ``data.related_task``. → nobody in-app: webhooks
     only.
+``task.moved``
+    ``data.task``, ``data.from`` and ``data.to``: ``{status, position}``. → nobody
+    in-app (a change of column is also ``task.status_changed``): webhooks only.
+``task.watched`` / ``task.unwatched``
+    ``data.task``, ``data.user_id``. → nobody in-app: webhooks only.
+
+A task's watchers are those project-task lists (``GET /internal/tasks/{id}/watchers``:
+the reporter, the assignee, commenters, the mentioned and whoever chose to watch, less
+anyone who can no longer see the project), via :func:`~services.notification.audience.
+task_watchers`. This function is the one place that decides who is told.
 ``report.completed`` / ``report.failed``
     ``data.requester_id``: int; ``data.report``: ``{id, type, format, error}``.
     → the requester.
@@ -58,6 +67,7 @@ import marshmallow as ma
 
 from services.common import consumers
 from services.common.events import public_envelope
+from services.notification.audience import task_watchers
 from services.notification.catalog import EMAIL_CHANGED, PASSWORD_RESET
 from services.notification.delivery import Notice, notify, queue_email
 from services.notification.webhooks.fanout import fan_out
@@ -121,13 +131,16 @@ def notices_for(envelope: dict[str, Any]) -> list[Notice]:
     # comment on your task".
     participants = [u for u in _ids(thread.get("participant_ids")) if u not in mentioned]
     if kind == "task.assigned":
-        recipients = [_new_value(changes, "assignee_id", task.get("assignee_id"))]
+        # The new assignee watches the task from this change on; the list may be older.
+        assignee = _new_value(changes, "assignee_id", task.get("assignee_id"))
+        recipients = [assignee, *sorted(task_watchers(task.get("id")))]
     elif kind == "task.status_changed":
-        recipients = [task.get("reporter_id"), task.get("assignee_id")]
+        recipients = sorted(task_watchers(task.get("id")))
     elif kind == "comment.created":
+        watchers = task_watchers(task.get("id") or comment.get("task_id"))
         recipients = [
             user_id
-            for user_id in (task.get("assignee_id"), task.get("reporter_id"))
+            for user_id in sorted(watchers)
             if user_id not in mentioned and user_id not in participants
         ]
     elif kind == "comment.replied":

@@ -291,6 +291,31 @@ def load_task(
     return row.Task, row.role
 
 
+def project_audience(project_id: int) -> Select:
+    """SELECT ``user_id, role`` of everyone who can see the project, with their
+    effective role: its members and the members of its workspace the rule lets in."""
+    candidates = union(
+        select(ProjectMember.user_id).where(ProjectMember.project_id == project_id),
+        select(WorkspaceMember.user_id)
+        .join(Project, Project.workspace_id == WorkspaceMember.workspace_id)
+        .where(Project.id == project_id),
+    ).subquery()
+    query = with_role(
+        select(candidates.c.user_id, ROLE.label("role"))
+        .select_from(candidates)
+        .join(Project, Project.id == project_id),
+        Project.id,
+        candidates.c.user_id,
+    )
+    return query.where(ROLE.is_not(None))
+
+
+def audience_ids(project_id: int) -> Select:
+    """SELECT ``user_id`` of everyone who can see the project (for an ``IN``)."""
+    audience = project_audience(project_id).subquery()
+    return select(audience.c.user_id)
+
+
 def role_of(project_id: int, user_id: int) -> str | None:
     """``user_id``'s role as a member of the project, or None when not a member (what an
     assignee must be: workspace roles make no project member)."""

@@ -13,7 +13,9 @@ with ``parent_id`` set to the id of the task it copies, returned with its new id
 given its real parent right after, in the same transaction.
 
 A copy starts afresh: todo, never completed, no hours spent, reported by whoever copies;
-due dates move by ``shift``.
+due dates move by ``shift``; whoever copies (and each kept assignee) watches the copies;
+the copies go to the end of the project's todo column, in
+the order of the tasks they copy.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, case, cast, insert, select, update
 
+from services.project_task.board import GAP, last_position
 from services.project_task.extensions import db
-from services.project_task.models import Task, TaskLabel, TaskRelation
+from services.project_task.locks import lock_project
+from services.project_task.models import Task, TaskLabel, TaskRelation, TaskWatcher
 
 # Rows per UPDATE of the parent links (two bound values per row, well within the
 # parameter limits of SQLite and PostgreSQL).
@@ -97,8 +101,11 @@ def copy_tasks(
     ).all()
 
     values = [_values(row, project_id, reporter_id, shift) for row in rows]
-    if not keep_assignees:
-        for value in values:
+    lock_project(project_id)
+    last = last_position(project_id, "todo")
+    for index, value in enumerate(values, start=1):
+        value["position"] = last + GAP * index
+        if not keep_assignees:
             value["assignee_id"] = None
     written = db.session.execute(insert(Task).returning(Task.id, Task.parent_id), values)
     ids = {original: new for new, original in written}
@@ -118,6 +125,17 @@ def copy_tasks(
             .values(parent_id=cast(case(batch, value=Task.id), Integer))
             .execution_options(synchronize_session=False)
         )
+    # Whoever copies watches the copies (as the reporter of a new task does), and so do
+    # the assignees kept.
+    watchers = {(new, reporter_id) for new in ids.values()}
+    watchers |= {(ids[v["parent_id"]], v["assignee_id"]) for v in values if v["assignee_id"]}
+    db.session.execute(
+        insert(TaskWatcher),
+        [
+            {"task_id": task_id, "user_id": user_id, "project_id": project_id}
+            for task_id, user_id in sorted(watchers)
+        ],
+    )
     if labels:
         db.session.execute(
             insert(TaskLabel),

@@ -1,6 +1,7 @@
 """Endpoints for other services only (``X-Service-Token``; nginx never routes them).
 
-The comment and attachment services ask who may do what on a task; the comment service
+The comment and attachment services ask who may do what on a task; the notification
+service asks who watches a task; the comment service
 resolves @mentions against a project's members; the activity-log and notification
 services ask which projects a user can see; the reporting service asks for a user's
 role in a project or workspace; the notification service asks which tasks are due soon.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, request
-from sqlalchemy import select, union
+from sqlalchemy import select
 
 from services.common.contracts import (
     CLOSED_STATUSES,
@@ -25,6 +26,7 @@ from services.common.contracts import (
     MembershipListSchema,
     ProjectAccessSchema,
     TaskAccessSchema,
+    WatcherListSchema,
     WorkspaceAccessSchema,
 )
 from services.common.db import utcnow
@@ -32,6 +34,8 @@ from services.common.errors import abort
 from services.common.http import require_service_token
 from services.project_task.access import (
     ROLE,
+    audience_ids,
+    project_audience,
     project_role,
     task_role,
     visible_project_ids,
@@ -39,7 +43,11 @@ from services.project_task.access import (
     workspace_role,
 )
 from services.project_task.extensions import db
-from services.project_task.models import Project, ProjectMember, Task, WorkspaceMember
+from services.project_task.models import (
+    Project,
+    Task,
+    TaskWatcher,
+)
 
 blueprint = Blueprint("internal", __name__, url_prefix="/internal")
 
@@ -60,6 +68,25 @@ def task_access(task_id: int):
     if task is None or role is None:
         abort(404, "No such task, or the user cannot see it.")
     return TaskAccessSchema().dump({"project_id": task.project_id, "role": role, "task": task})
+
+
+@blueprint.get("/tasks/<int:task_id>/watchers")
+@require_service_token
+def task_watchers(task_id: int):
+    """The users watching a task who can still see its project (for notifications);
+    404 if the task is missing."""
+    project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+    if project_id is None:
+        abort(404, "No such task.")
+    rows = db.session.scalars(
+        select(TaskWatcher.user_id)
+        .where(
+            TaskWatcher.task_id == task_id,
+            TaskWatcher.user_id.in_(audience_ids(project_id)),
+        )
+        .order_by(TaskWatcher.user_id)
+    )
+    return WatcherListSchema().dump({"items": [{"user_id": user_id} for user_id in rows]})
 
 
 @blueprint.get("/projects/<int:project_id>/access")
@@ -89,20 +116,8 @@ def project_members(project_id: int):
     members of its workspace the access rule lets in (for @mentions and webhooks)."""
     if db.session.get(Project, project_id) is None:
         abort(404, "No such project.")
-    candidates = union(
-        select(ProjectMember.user_id).where(ProjectMember.project_id == project_id),
-        select(WorkspaceMember.user_id)
-        .join(Project, Project.workspace_id == WorkspaceMember.workspace_id)
-        .where(Project.id == project_id),
-    ).subquery()
-    query = with_role(
-        select(candidates.c.user_id, ROLE.label("role"))
-        .select_from(candidates)
-        .join(Project, Project.id == project_id),
-        Project.id,
-        candidates.c.user_id,
-    )
-    rows = db.session.execute(query.where(ROLE.is_not(None)).order_by(candidates.c.user_id))
+    audience = project_audience(project_id)
+    rows = db.session.execute(audience.order_by(audience.selected_columns.user_id))
     return MemberListSchema().dump({"items": [row._asdict() for row in rows]})
 
 

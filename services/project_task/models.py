@@ -17,8 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from services.common.contracts import PRIORITIES
 from services.common.db import (
     NO_ID_REUSE,
+    FailedJobMixin,
     IdempotencyRecordMixin,
     OutboxEventMixin,
+    ProcessedEventMixin,
     TimestampMixin,
     UTCDateTime,
     utcnow,
@@ -127,6 +129,9 @@ class Task(TimestampMixin, db.Model):
     # The sum of the task's time entries, kept in the transaction that changes them, so
     # task lists show it without a query per task.
     spent_minutes: Mapped[int] = mapped_column(default=0, server_default="0", nullable=False)
+    # The task's place in its board column (its project and status), smaller first; set
+    # by ``board.py`` only, under the project's lock, so a column never holds one twice.
+    position: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
 
     label_rows: Mapped[list[TaskLabel]] = relationship(
         cascade="all, delete-orphan", order_by="TaskLabel.label"
@@ -143,6 +148,9 @@ class Task(TimestampMixin, db.Model):
         sa.Index("ix_tasks_updated_at", "updated_at"),
         sa.Index("ix_tasks_project_id_status", "project_id", "status"),
         sa.Index("ix_tasks_project_id_created_at", "project_id", "created_at"),
+        sa.Index(
+            "ix_tasks_project_id_status_position", "project_id", "status", "position", unique=True
+        ),
         NO_ID_REUSE,
     )
 
@@ -188,6 +196,23 @@ def labels_joined() -> sa.ColumnElement[str]:
         .scalar_subquery()
     )
     return sa.func.coalesce(joined, "")
+
+
+class TaskWatcher(db.Model):
+    """A user who follows a task: they hear about its changes and comments (by their
+    notification preferences) while they can see its project."""
+
+    __tablename__ = "task_watchers"
+
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    # The task's project, kept on the row: leaving a project ends every watch there.
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class TimeEntry(TimestampMixin, db.Model):
@@ -288,3 +313,11 @@ class OutboxEvent(OutboxEventMixin, db.Model):
 
 class IdempotencyRecord(IdempotencyRecordMixin, db.Model):
     __tablename__ = "idempotency_records"
+
+
+class ProcessedEvent(ProcessedEventMixin, db.Model):
+    __tablename__ = "processed_events"
+
+
+class FailedJob(FailedJobMixin, db.Model):
+    __tablename__ = "failed_jobs"

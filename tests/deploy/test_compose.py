@@ -21,6 +21,7 @@ WORKERS = {
     "notification-worker": "notification",
     "activity-worker": "activity-log",
     "reporting-worker": "reporting",
+    "project-task-worker": "project-task",
     "comment-worker": "comment",
     "attachment-worker": "attachment",
 }

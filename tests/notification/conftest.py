@@ -204,14 +204,24 @@ def task_data(task_id: int = 1, **fields) -> dict[str, Any]:
 class Jobs:
     """Runs the service's Celery jobs in the test process, as the worker would."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, project_task=None) -> None:
         self.app = app
         self.celery = app.extensions["celery"]
+        self.project_task = project_task
 
     def run(self, name: str, *args: Any) -> None:
         self.celery.tasks[name].apply(args=list(args), throw=True)
 
     def consume(self, event: dict[str, Any]) -> None:
+        """Consume the event; a task it names that the test gave no watchers is watched by
+        its reporter and assignee, as project-task keeps it."""
+        data = event.get("data") or {}
+        task = data.get("task") if isinstance(data.get("task"), dict) else data
+        if self.project_task is not None and isinstance(task.get("id"), int):
+            self.project_task.watchers.setdefault(
+                task["id"],
+                [user for user in (task.get("reporter_id"), task.get("assignee_id")) if user],
+            )
         self.run("notification.consume_event", event)
 
     def _pending(self, model) -> list[int]:
@@ -237,5 +247,5 @@ class Jobs:
 
 
 @pytest.fixture
-def jobs(app) -> Jobs:
-    return Jobs(app)
+def jobs(app, project_task) -> Jobs:
+    return Jobs(app, project_task)

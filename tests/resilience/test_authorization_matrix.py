@@ -124,6 +124,13 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/tasks/{task_id}/relations"):           (401, 404, 403, 201, 201, 201, 201, 201, 201, 403),
     ("GET", "/api/tasks/{task_id}/relations/{relation_id}"):    (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("DELETE", "/api/tasks/{task_id}/relations/{relation_id}"): (401, 404, 403, 204, 204, 204, 204, 204, 204, 403),
+    # board order and watchers: members move cards, anyone who sees a task watches it
+    ("POST", "/api/tasks/{task_id}/move"):                (401, 404, 403, 200, 200, 200, 200, 200, 200, 403),
+    ("GET", "/api/tasks/{task_id}/watchers"):             (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/tasks/{task_id}/watch"):               (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("DELETE", "/api/tasks/{task_id}/watch"):             (401, 404, 204, 204, 204, 204, 204, 204, 204, 204),
+    ("PUT", "/api/tasks/{task_id}/watchers/me"):          (401, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("DELETE", "/api/tasks/{task_id}/watchers/me"):       (401, 404, 204, 204, 204, 204, 204, 204, 204, 204),
     # user service: two-step login, tokens, two-factor, sessions, provider sign-in
     ("POST", "/api/login/otp"):                           (401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("GET", "/api/users/me/tokens"):                      (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -443,6 +450,7 @@ BODIES: dict[tuple[str, str], Callable[[World, Account | None], Any]] = {
     ("PATCH", "/api/projects/{project_id}/members/{user_id}"): lambda w, a: {"role": "viewer"},
     ("POST", "/api/projects/{project_id}/tasks"): lambda w, a: {"title": "Another"},
     ("POST", "/api/tasks/{task_id}/duplicate"): lambda w, a: {"title": "Copy"},
+    ("POST", "/api/tasks/{task_id}/move"): lambda w, a: {},
     ("POST", "/api/workspaces"): lambda w, a: {"name": "Theirs"},
     ("PATCH", "/api/workspaces/{workspace_id}"): lambda w, a: {"description": "Changed"},
     ("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}"): lambda w, a: {"role": "member"},

@@ -138,12 +138,14 @@ class WebhookReceiver:
 
 @dataclass
 class ProjectTaskStandIn:
-    """``/internal/projects/<id>/members`` and ``/internal/tasks/due-soon``, scripted."""
+    """``/internal/projects/<id>/members``, ``/internal/tasks/<id>/watchers`` and
+    ``/internal/tasks/due-soon``, scripted (an unscripted project or task is a 404)."""
 
     service_token: str
     url: str = ""
     members: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     due_soon: list[dict[str, Any]] = field(default_factory=list)
+    watchers: dict[int, list[int]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     _server: Any = None
 
@@ -160,6 +162,11 @@ class ProjectTaskStandIn:
             body = {"items": members}
         elif request.path == "/internal/tasks/due-soon":
             body = {"items": self.due_soon}
+        elif parts[:2] == ["internal", "tasks"] and parts[3:] == ["watchers"]:
+            watchers = self.watchers.get(int(parts[2]))
+            if watchers is None:
+                return Response("{}", status=404)(environ, start_response)
+            body = {"items": [{"user_id": user_id} for user_id in watchers]}
         else:
             return Response("{}", status=404)(environ, start_response)
         response = Response(json.dumps(body), mimetype="application/json")
@@ -168,6 +175,7 @@ class ProjectTaskStandIn:
     def reset(self) -> None:
         self.members.clear()
         self.due_soon.clear()
+        self.watchers.clear()
         self.calls.clear()
 
     def close(self) -> None:

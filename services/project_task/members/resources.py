@@ -1,5 +1,5 @@
 """Project members and their roles: list, add, change role (or hand ownership over),
-remove (SPEC §4)."""
+remove (docs/services.md)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from services.project_task.members.schemas import (
 )
 from services.project_task.models import Project, ProjectMember, Task, rank_of
 from services.project_task.user_service import require_new_member
+from services.project_task.watchers.rules import forget_watches_in
 
 blp = Blueprint(
     "members",
@@ -179,5 +180,7 @@ class ProjectMemberById(MethodView):
             project_id=project_id,
             data={"user_id": user_id, "role": member.role, "unassigned_task_ids": unassigned},
         )
+        # Leaving a project ends every watch there.
+        forget_watches_in(project_id, user_id)
         db.session.delete(member)
         db.session.commit()

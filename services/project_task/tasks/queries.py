@@ -1,4 +1,4 @@
-"""The task-list query: filters and sort of SPEC §4, all in SQL."""
+"""The task-list query: filters and sorts of docs/services.md, all in SQL."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ SORT_COLUMNS = {
     "due_date": Task.due_date,
     "created_at": Task.created_at,
     "updated_at": Task.updated_at,
+    "position": Task.position,
 }
 
 

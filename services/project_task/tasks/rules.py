@@ -87,6 +87,23 @@ def record_task_event(
     )
 
 
+def record_moved(
+    principal: Principal, task: Task, data: dict[str, Any], old_status: str, old_position: int
+) -> None:
+    """task.moved: the task's column and place, before and after."""
+    record_task_event(
+        "task.moved",
+        principal,
+        task,
+        data,
+        {"status": [old_status, task.status], "position": [old_position, task.position]},
+        **{
+            "from": {"status": old_status, "position": old_position},
+            "to": {"status": task.status, "position": task.position},
+        },
+    )
+
+
 def record_update(
     principal: Principal, task: Task, data: dict[str, Any], changes: dict[str, list[Any]]
 ) -> None:

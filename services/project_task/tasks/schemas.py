@@ -8,7 +8,7 @@ from services.common.pagination import PageArgsSchema, page_schema
 from services.common.query_args import CommaList, SortField
 from services.project_task.fields import CalendarDate, Hours, title, user_id_field
 
-TASK_SORT_FIELDS = ("priority", "due_date", "created_at", "updated_at", "status")
+TASK_SORT_FIELDS = ("priority", "due_date", "created_at", "updated_at", "status", "position")
 LABEL = validate.Regexp(
     r"^[^,\s](?:[^,]{0,48}[^,\s])?$",
     error="1 to 50 characters; no commas, no leading or trailing spaces.",
@@ -43,6 +43,12 @@ class TaskSchema(ma.Schema):
         metadata={"description": "The sum of the task's time entries, in minutes"}
     )
     parent_id = ma.fields.Integer(allow_none=True)
+    position = ma.fields.Integer(
+        metadata={
+            "description": "Place in its board column (project and status), smaller first; "
+            "compare, never compute with it: the service renumbers columns when it needs room"
+        }
+    )
     completed_at = ma.fields.DateTime(
         allow_none=True, metadata={"description": "Set on entering done, cleared on leaving it"}
     )
@@ -94,6 +100,31 @@ class TaskUpdateSchema(ma.Schema):
             raise ma.ValidationError("Give at least one field to change.")
 
 
+# The largest task id (an SQL INTEGER): a larger neighbour is refused before any query.
+MAX_ID = 2**31 - 1
+
+
+class TaskMoveSchema(ma.Schema):
+    """Where a task goes on its project's board: the column ``status`` (default: its
+    own) and its neighbours there. ``after_id``: right after that task; ``before_id``:
+    right before it; neither: at the end of the column."""
+
+    status = ma.fields.String(validate=validate.OneOf(TASK_STATUSES))
+    before_id = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The task this one goes right before (same column)"},
+    )
+    after_id = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The task this one goes right after (same column)"},
+    )
+    force = ma.fields.Boolean(metadata={"description": FORCE})
+
+
 class TaskDuplicateSchema(ma.Schema):
     """What to copy: the task with its labels (and, with ``with_subtasks``, every task
     below it, keeping their parent links); the copy starts as todo."""
@@ -141,7 +172,8 @@ class TaskListArgsSchema(PageArgsSchema):
         TASK_SORT_FIELDS,
         default="-created_at",
         metadata={
-            "description": "priority (low < critical) and status (todo < cancelled) sort by rank."
+            "description": "priority (low < critical) and status (todo < cancelled) sort by "
+            "rank; position is board order within a column (filter one status)."
         },
     )
 
