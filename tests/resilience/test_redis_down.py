@@ -3,7 +3,7 @@ middle of writes. Every write still succeeds (events wait in each service's outb
 once Redis is back every event reaches the activity log and the notification service
 within 30 s: 0 failed writes, 0 lost events.
 
-CI runs it at test scale: 100 writes with Redis down for as long as they take. SPEC
+CI runs it at test scale: 100 writes with Redis down for as long as they take. Full
 scale is ``RESILIENCE_R2_WRITES=500 RESILIENCE_R2_DOWN_SECONDS=60`` (the outage is kept
 at least that long; writes are spread over it).
 """
