@@ -144,8 +144,9 @@ def seed(source: dict) -> None:
         f" '{NOW}', '{NOW}')",
         "INSERT INTO project_members (project_id, user_id, role, created_at, updated_at)"
         f" VALUES (1, 1, 'owner', '{NOW}', '{NOW}')",
-        "INSERT INTO tasks (project_id, title, status, priority, reporter_id, created_at,"
-        f" updated_at) VALUES (1, 'Write docs', 'todo', 'low', 1, '{NOW}', '{NOW}')",
+        "INSERT INTO tasks (project_id, title, status, priority, reporter_id, position,"
+        f" created_at, updated_at) VALUES (1, 'Write docs', 'todo', 'low', 1, 1024, '{NOW}',"
+        f" '{NOW}')",
     )
     execute(
         urls["attachment"],
