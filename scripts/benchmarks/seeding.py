@@ -20,6 +20,7 @@ import psycopg2
 import requests
 
 from scripts.benchmarks.boot import Stack
+from services.project_task.board import GAP  # the n-th seeded task of a project at n x GAP
 
 PASSWORD = "bench password 12345"
 BIG_PROJECT_TASKS = 10_000
@@ -28,7 +29,7 @@ OTHER_PROJECT_TASKS = 2_000
 
 SEED_TASKS = """
 INSERT INTO tasks (project_id, title, description, status, priority, assignee_id,
-                   reporter_id, due_date, estimated_hours, created_at, updated_at)
+                   reporter_id, due_date, estimated_hours, position, created_at, updated_at)
 SELECT %(project)s, 'Bench task ' || g, 'Seeded by scripts/bench',
        (ARRAY['todo','in_progress','in_review','done','cancelled'])[1 + floor(random() * 5)::int],
        (ARRAY['low','medium','high','critical'])[1 + floor(random() * 4)::int],
@@ -38,6 +39,7 @@ SELECT %(project)s, 'Bench task ' || g, 'Seeded by scripts/bench',
        %(reporter)s,
        CASE WHEN random() < 0.2 THEN NULL ELSE current_date + (floor(random() * 120)::int - 60) END,
        round((random() * 16)::numeric, 1)::float8,
+       g * %(gap)s,
        now() - random() * interval '180 days',
        now() - random() * interval '30 days'
 FROM generate_series(1, %(count)s) AS g
@@ -98,7 +100,13 @@ def personal_token(user_url: str, access_token: str) -> str:
 def insert_tasks(cursor, project: int, reporter: int, assignees: list[int], count: int) -> list:
     cursor.execute(
         SEED_TASKS,
-        {"project": project, "reporter": reporter, "assignees": assignees, "count": count},
+        {
+            "project": project,
+            "reporter": reporter,
+            "assignees": assignees,
+            "count": count,
+            "gap": GAP,
+        },
     )
     ids = [row[0] for row in cursor.fetchall()]
     cursor.execute(SEED_LABELS, {"project": project})
@@ -150,6 +158,7 @@ def sqlite_tasks(path: Path) -> TaskLoader:
                 reporter,
                 due.isoformat() if due else None,
                 round(random.random() * 16, 1),
+                n * GAP,
                 _sqlite_time(now - timedelta(days=180 * random.random())),
                 _sqlite_time(now - timedelta(days=30 * random.random())),
             )
@@ -157,8 +166,8 @@ def sqlite_tasks(path: Path) -> TaskLoader:
     def insert(connection, project: int, reporter: int, assignees: list[int], count: int):
         connection.executemany(
             "INSERT INTO tasks (project_id, title, description, status, priority, assignee_id,"
-            " reporter_id, due_date, estimated_hours, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reporter_id, due_date, estimated_hours, position, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows(project, reporter, assignees, count),
         )
         connection.execute(
