@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+
 from scripts import stack
 from scripts.toolkit import nginx
 from scripts.toolkit.processes import Process, Supervisor, free_port
@@ -106,6 +108,15 @@ class Platform:
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         self.processes[name].stop(sig)
+
+    def drained(self) -> bool:
+        """True once no Celery job waits in any worker's queue: what earlier tests left
+        has been taken (jobs held for a later retry may still be scheduled)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return sum(client.llen(s.queue) for s in stack.built_workers() if s.queue) == 0
+        finally:
+            client.close()
 
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.processes[name].port}"
