@@ -10,10 +10,14 @@ each service's migration creates them from this one definition of the mixins in
         create_platform_tables("outbox_events", "idempotency_records")
 
 :func:`never_reuse_ids` rebuilds tables on SQLite so their ids are never handed out
-again (see :mod:`services.common.db`).
+again (see :mod:`services.common.db`). :func:`seed_rows` and :func:`unseed_rows` add
+and remove a migration's default rows (a notification template, say), keeping a row an
+admin already made under the same key.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -102,6 +106,24 @@ def drop_platform_tables(*names: str) -> None:
     """Drop the named shared tables (their indexes go with them)."""
     for name in names:
         op.drop_table(name)
+
+
+def seed_rows(table: sa.TableClause, key: str, rows: list[dict]) -> None:
+    """Insert the rows whose ``key`` column value is not in the table yet, stamped with
+    ``created_at``/``updated_at`` now (an existing row, made by an admin, is kept)."""
+    column = table.c[key]
+    values = [row[key] for row in rows]
+    taken = set(op.get_bind().scalars(sa.select(column).where(column.in_(values))))
+    now = datetime.now(UTC)
+    missing = [{**row, "created_at": now, "updated_at": now} for row in rows]
+    missing = [row for row in missing if row[key] not in taken]
+    if missing:
+        op.bulk_insert(table, missing)
+
+
+def unseed_rows(table: sa.TableClause, key: str, rows: list[dict]) -> None:
+    """Delete the rows :func:`seed_rows` would add (by their ``key``)."""
+    op.execute(table.delete().where(table.c[key].in_([row[key] for row in rows])))
 
 
 def never_reuse_ids(*tables: str) -> None:

@@ -5,12 +5,11 @@ Revises: c41d7e0a9f3b
 Create Date: 2026-12-02 15:10:00.000000
 
 """
-from datetime import datetime, timezone
-
 from alembic import op
 import sqlalchemy as sa
 
 import services.common.db
+from services.common.migration_ops import seed_rows, unseed_rows
 
 
 # revision identifiers, used by Alembic.
@@ -40,13 +39,8 @@ templates = sa.table(
 
 def upgrade():
     # An admin may have made a template of this name already: keep theirs.
-    existing = op.get_bind().execute(
-        sa.select(templates.c.name).where(templates.c.name == TEMPLATE["name"])
-    ).first()
-    if existing is None:
-        now = datetime.now(timezone.utc)
-        op.bulk_insert(templates, [{**TEMPLATE, "created_at": now, "updated_at": now}])
+    seed_rows(templates, "name", [TEMPLATE])
 
 
 def downgrade():
-    op.execute(templates.delete().where(templates.c.name == TEMPLATE["name"]))
+    unseed_rows(templates, "name", [TEMPLATE])
