@@ -38,7 +38,13 @@ from scripts.benchmarks.boot import (
 )
 from scripts.benchmarks.figures import Row, render_cpu, render_table
 from scripts.benchmarks.phases import P4_QUERY, Plan
-from scripts.benchmarks.results import share_row, tail_row, write_results
+from scripts.benchmarks.results import (
+    rows_record,
+    run_record,
+    share_row,
+    tail_row,
+    write_results,
+)
 from scripts.benchmarks.seeding import Seed, seed, sqlite_tasks
 from scripts.benchmarks.wrk import CONNECTIONS, WRK_SCRIPT, Load, ensure_wrk
 from scripts.toolkit import nginx
@@ -206,16 +212,8 @@ def run_embedded(args: argparse.Namespace, plan: Plan) -> int:
     print()
     print(render_cpu(phases))
     results: dict[str, Any] = {
-        "bench": "embedded",
+        **run_record("embedded", args.quick, started_at, load_at_start),
         "gateway": gateway,
-        "mode": "quick" if args.quick else "full",
-        "started_at": started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg_at_start": [round(x, 2) for x in load_at_start],
-            "python": sys.version.split()[0],
-        },
         "settings": {
             "connections": CONNECTIONS,
             "phase_seconds": plan.seconds,
@@ -225,12 +223,7 @@ def run_embedded(args: argparse.Namespace, plan: Plan) -> int:
         },
         "seed": {"project_id": seeded.project_id, "seconds": seeded.seconds},
         "phases": phases,
-        "rows": [
-            {"id": r.id, "figure": r.figure, "measured": r.value, "target": r.target}
-            | {"result": r.verdict}
-            for r in rows
-        ],
-        "pass": all(r.ok is not False for r in rows),
+        **rows_record(rows),
     }
     path = write_results(results, prefix=f"embedded-{gateway}-")
     print(f"\nwrote {path.relative_to(REPO)}")

@@ -4,6 +4,8 @@ the results are written."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -195,6 +197,40 @@ def build_rows(phases: dict, p2: dict, p7: dict, reports: dict) -> list[Row]:
         )
     )
     return rows
+
+
+def run_record(
+    bench: str, quick: bool, started_at: datetime, load_at_start: tuple[float, ...]
+) -> dict[str, Any]:
+    """What every results file starts with: which bench, how long, when, on what."""
+    return {
+        "bench": bench,
+        "mode": "quick" if quick else "full",
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": [round(x, 2) for x in load_at_start],
+            "python": sys.version.split()[0],
+        },
+    }
+
+
+def rows_record(rows: list[Row]) -> dict[str, Any]:
+    """The verdict rows as the results file keeps them, and whether all passed."""
+    return {
+        "rows": [
+            {
+                "id": r.id,
+                "figure": r.figure,
+                "measured": r.value,
+                "target": r.target,
+                "result": r.verdict,
+            }
+            for r in rows
+        ],
+        "pass": all(r.ok is not False for r in rows),
+    }
 
 
 def write_results(results: dict[str, Any], prefix: str = "") -> Path:

@@ -25,7 +25,13 @@ from scripts.benchmarks.phases import (
     measure_load,
     run_bench_reports,
 )
-from scripts.benchmarks.results import build_rows, live_rows, write_results
+from scripts.benchmarks.results import (
+    build_rows,
+    live_rows,
+    rows_record,
+    run_record,
+    write_results,
+)
 from scripts.benchmarks.seeding import (
     BIG_PROJECT_TASKS,
     OTHER_PROJECT_TASKS,
@@ -133,15 +139,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(render_cpu(phases))
     results = {
-        "bench": "platform",
-        "mode": "quick" if args.quick else "full",
-        "started_at": started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg_at_start": [round(x, 2) for x in load_at_start],
-            "python": sys.version.split()[0],
-        },
+        **run_record("platform", args.quick, started_at, load_at_start),
         "settings": {
             "connections": CONNECTIONS,
             "phase_seconds": plan.seconds,
@@ -163,17 +161,7 @@ def run(args: argparse.Namespace) -> int:
         "p8": p8,
         "p9": p9,
         "reports": {k: v for k, v in reports.items() if k in ("measured", "reason", "file")},
-        "rows": [
-            {
-                "id": r.id,
-                "figure": r.figure,
-                "measured": r.value,
-                "target": r.target,
-                "result": r.verdict,
-            }
-            for r in rows
-        ],
-        "pass": all(r.ok is not False for r in rows),
+        **rows_record(rows),
     }
     path = write_results(results)
     print(f"\nwrote {path.relative_to(REPO)}")
